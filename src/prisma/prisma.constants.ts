@@ -1,0 +1,14 @@
+/**
+ * The PostgreSQL setting that holds the current workspace id, transaction-locally. The RLS
+ * policies read it through `current_workspace_id()`; only the tenant driver sets it.
+ */
+export const TENANT_SETTING = 'app.workspace_id';
+
+/** Injection token of the tenant-scoped Prisma client. Prefer `@InjectTenantPrisma()`. */
+export const TENANT_PRISMA_CLIENT = Symbol('TENANT_PRISMA_CLIENT');
+
+/** Injection token of the logged cross-tenant system client. Prefer `@InjectSystemPrisma()`. */
+export const SYSTEM_PRISMA_CLIENT = Symbol('SYSTEM_PRISMA_CLIENT');
+
+/** Metadata key written by `@TenantScoped()` and `@Authenticated()`. */
+export const TENANCY_REQUIREMENT_KEY = 'tenancy:requirement';

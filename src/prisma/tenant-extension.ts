@@ -1,0 +1,132 @@
+/**
+ * The tenant-scoped Prisma client: layer 1 (this extension rewrites every query's arguments to the
+ * current workspace) on top of layer 2 (the driver runs every query with the workspace's
+ * transaction-local setting, which PostgreSQL's Row-Level Security policies check).
+ *
+ * @example Outside Nest (a script or worker):
+ * const prisma = createTenantPrismaClient(
+ *   new PrismaClient({ adapter: createTenantAdapter(process.env.DATABASE_URL!) }),
+ * );
+ * await runInTenant(workspaceId, async () => {
+ *   await prisma.approvalItem.create({ data: { title: 'Deploy v2' } }); // workspaceId filled in
+ *   return prisma.approvalItem.findMany(); // this workspace's items only
+ * });
+ */
+import { PrismaPg } from '@prisma/adapter-pg';
+import { Prisma, type PrismaClient } from '@prisma/client';
+import type pg from 'pg';
+import { guardBatchesByTenant } from './tenant/tenant-batch-guard';
+import { tenantContext } from './tenant/tenant-context';
+import { buildTenantModelMap, type TenantModelMap } from './tenant/tenant-models';
+import { TenantScoper } from './tenant/tenant-scoper';
+import { TenantAwarePool } from './tenant/tenant-aware-pool';
+
+export {
+  isUuid,
+  runInTenant,
+  tenantContext,
+  type TenantStore,
+} from './tenant/tenant-context';
+
+/**
+ * The tenant-scoped client. It has exactly PrismaClient's API: the extension changes arguments,
+ * never types, so it is typed as PrismaClient (an inferred `$extends` type is large enough to break
+ * declaration output, prisma/prisma#16536).
+ */
+export type TenantPrismaClient = PrismaClient;
+
+/** Which models are tenant-scoped. Defaults as in PrismaModuleOptions. */
+export interface TenantClientOptions {
+  /** Default `'workspaceId'`. */
+  tenantField?: string;
+  /** Default: every model with `tenantField`. */
+  tenantModels?: readonly string[];
+  /** Default: `'Workspace'` when the schema has it. */
+  tenantRootModel?: string | null;
+}
+
+/** node-postgres pool settings for `createTenantAdapter`. */
+export interface TenantPoolOptions {
+  max?: number;
+  connectionTimeoutMillis?: number;
+  idleTimeoutMillis?: number;
+  queryTimeoutMillis?: number;
+}
+
+/** Prisma-specific URL parameters that mean nothing to node-postgres. */
+const PRISMA_ONLY_PARAMS = ['pgbouncer', 'connection_limit', 'pool_timeout', 'schema', 'statement_cache_size'];
+
+/** node-postgres settings for a connection URL (Prisma-only URL parameters removed). */
+export function poolConfigFor(url: string, options: TenantPoolOptions = {}): pg.PoolConfig {
+  const parsed = new URL(url);
+  for (const param of PRISMA_ONLY_PARAMS) parsed.searchParams.delete(param);
+  return {
+    connectionString: parsed.toString(),
+    max: options.max ?? 10,
+    connectionTimeoutMillis: options.connectionTimeoutMillis ?? 5000,
+    idleTimeoutMillis: options.idleTimeoutMillis ?? 10_000,
+    query_timeout: options.queryTimeoutMillis || undefined,
+  };
+}
+
+/**
+ * The driver adapter of the tenant client: `@prisma/adapter-pg` over a pool that applies the
+ * current tenant's transaction-local setting to every query, at no extra round trip.
+ */
+export function createTenantAdapter(url: string, options: TenantPoolOptions = {}): PrismaPg {
+  return new PrismaPg(new TenantAwarePool(poolConfigFor(url, options), tenantContext.getTenantId), {
+    disposeExternalPool: true,
+  });
+}
+
+const RAW_OPERATIONS = ['$queryRaw', '$executeRaw', '$queryRawUnsafe', '$executeRawUnsafe'] as const;
+
+/**
+ * The Prisma Client extension of layer 1. Every operation on a tenant-scoped model gets its
+ * arguments scoped when the query runs (when awaited, not when built); with no tenant in context
+ * it throws `MissingTenantContextError` and sends nothing. Raw SQL needs a tenant too, and runs
+ * under Row-Level Security with it.
+ */
+export function tenantExtension(map: TenantModelMap) {
+  const scoper = new TenantScoper(map);
+  const raw = Object.fromEntries(
+    RAW_OPERATIONS.map((operation) => [
+      operation,
+      ({ args, query }: { args: unknown; query: (args: unknown) => Promise<unknown> }) => {
+        tenantContext.requireTenantId(operation);
+        return query(args);
+      },
+    ]),
+  );
+  return Prisma.defineExtension({
+    name: 'tenant-scope',
+    query: {
+      $allModels: {
+        $allOperations({ model, operation, args, query }) {
+          const scoped = scoper.scope(model, operation, args as Record<string, unknown>, () =>
+            tenantContext.requireTenantId(`${model}.${operation}`),
+          );
+          return query(scoped);
+        },
+      },
+      ...raw,
+    },
+  });
+}
+
+/**
+ * Extends `base` (a PrismaClient built with `createTenantAdapter`) into the tenant-scoped client,
+ * and keeps `base`'s request batching from mixing tenants (see guardBatchesByTenant).
+ */
+export function createTenantPrismaClient(
+  base: PrismaClient,
+  options: TenantClientOptions = {},
+): TenantPrismaClient {
+  guardBatchesByTenant(base, tenantContext.getTenantId);
+  const map = buildTenantModelMap({
+    tenantField: options.tenantField,
+    tenantOwned: options.tenantModels,
+    rootModel: options.tenantRootModel,
+  });
+  return base.$extends(tenantExtension(map)) as unknown as TenantPrismaClient;
+}

@@ -1,0 +1,106 @@
+import { Prisma } from '@prisma/client';
+
+/** A relation field of a model, as the scoper needs it. */
+export interface RelationInfo {
+  /** The model at the other end. */
+  target: string;
+  isList: boolean;
+  /** Foreign-key fields on the TARGET side pointing back at this model (empty when they are here). */
+  targetForeignKeys: readonly string[];
+  /** Foreign-key fields on THIS side (empty when they are on the target). */
+  ownForeignKeys: readonly string[];
+}
+
+/** How a model relates to tenancy. */
+export interface ModelInfo {
+  name: string;
+  /**
+   * The field that holds the tenant id: the tenant column for tenant-owned models, `id` for the
+   * tenant root, `undefined` for global models.
+   */
+  tenantField: string | undefined;
+  isRoot: boolean;
+  relations: ReadonlyMap<string, RelationInfo>;
+  scalarFields: ReadonlySet<string>;
+}
+
+/** What the tenant client knows about the schema. */
+export interface TenantModelMap {
+  tenantField: string;
+  rootModel: string | undefined;
+  models: ReadonlyMap<string, ModelInfo>;
+  /** Tenant-owned models (have the tenant column), without the root. */
+  tenantOwned: readonly string[];
+}
+
+type DmmfModel = Prisma.DMMF.Model;
+
+/**
+ * Reads the generated client's schema description and classifies every model.
+ *
+ * @param tenantField Name of the tenant column field. Default `workspaceId`.
+ * @param tenantOwned Explicit list of tenant-owned models. Default: every model with `tenantField`.
+ * @param rootModel The tenant root model (its `id` is the tenant id). Default `Workspace` when it
+ *   exists; `null` for none.
+ */
+export function buildTenantModelMap(
+  options: {
+    tenantField?: string;
+    tenantOwned?: readonly string[];
+    rootModel?: string | null;
+    models?: readonly DmmfModel[];
+  } = {},
+): TenantModelMap {
+  const tenantField = options.tenantField ?? 'workspaceId';
+  const dmmfModels = options.models ?? Prisma.dmmf.datamodel.models;
+  const byName = new Map(dmmfModels.map((m) => [m.name, m]));
+  const rootModel =
+    options.rootModel === null
+      ? undefined
+      : (options.rootModel ?? (byName.has('Workspace') ? 'Workspace' : undefined));
+  if (rootModel !== undefined && !byName.has(rootModel)) {
+    throw new Error(`Tenant root model "${rootModel}" is not in the Prisma schema.`);
+  }
+
+  const owned = new Set(
+    options.tenantOwned ??
+      dmmfModels
+        .filter((m) => m.fields.some((f) => f.name === tenantField && f.kind === 'scalar'))
+        .map((m) => m.name),
+  );
+  for (const name of owned) {
+    const model = byName.get(name);
+    if (!model) throw new Error(`Tenant-owned model "${name}" is not in the Prisma schema.`);
+    if (!model.fields.some((f) => f.name === tenantField && f.kind === 'scalar')) {
+      throw new Error(`Tenant-owned model "${name}" has no scalar field "${tenantField}".`);
+    }
+  }
+
+  const models = new Map<string, ModelInfo>();
+  for (const model of dmmfModels) {
+    const relations = new Map<string, RelationInfo>();
+    for (const field of model.fields) {
+      if (field.kind !== 'object') continue;
+      const opposite = byName
+        .get(field.type)
+        ?.fields.find(
+          (f) => f.relationName === field.relationName && !(f.name === field.name && field.type === model.name),
+        );
+      relations.set(field.name, {
+        target: field.type,
+        isList: field.isList,
+        ownForeignKeys: field.relationFromFields ?? [],
+        targetForeignKeys: opposite?.relationFromFields ?? [],
+      });
+    }
+    models.set(model.name, {
+      name: model.name,
+      tenantField: owned.has(model.name) ? tenantField : model.name === rootModel ? 'id' : undefined,
+      isRoot: model.name === rootModel,
+      relations,
+      scalarFields: new Set(model.fields.filter((f) => f.kind !== 'object').map((f) => f.name)),
+    });
+  }
+
+  return { tenantField, rootModel, models, tenantOwned: [...owned] };
+}

@@ -101,3 +101,16 @@ SELECT enable_tenant_rls('approval_comments');
 SELECT enable_tenant_rls('webhooks');
 SELECT enable_tenant_rls('webhook_deliveries');
 SELECT enable_tenant_rls('audit_logs');
+
+-- Tenant columns default to the current workspace: a row written without one lands in the
+-- transaction's workspace, and with no workspace set the NOT NULL constraint refuses it.
+ALTER TABLE "ai_provider_configs" ALTER COLUMN "workspace_id" SET DEFAULT current_workspace_id();
+ALTER TABLE "api_keys" ALTER COLUMN "workspace_id" SET DEFAULT current_workspace_id();
+ALTER TABLE "approval_comments" ALTER COLUMN "workspace_id" SET DEFAULT current_workspace_id();
+ALTER TABLE "approval_items" ALTER COLUMN "workspace_id" SET DEFAULT current_workspace_id();
+ALTER TABLE "audit_logs" ALTER COLUMN "workspace_id" SET DEFAULT current_workspace_id();
+ALTER TABLE "projects" ALTER COLUMN "workspace_id" SET DEFAULT current_workspace_id();
+ALTER TABLE "webhook_deliveries" ALTER COLUMN "workspace_id" SET DEFAULT current_workspace_id();
+ALTER TABLE "webhooks" ALTER COLUMN "workspace_id" SET DEFAULT current_workspace_id();
+ALTER TABLE "workspace_invitations" ALTER COLUMN "workspace_id" SET DEFAULT current_workspace_id();
+ALTER TABLE "workspace_members" ALTER COLUMN "workspace_id" SET DEFAULT current_workspace_id();

@@ -1,0 +1,14 @@
+import { IsOptional, IsString, Length, MaxLength } from 'class-validator';
+
+export class CreateApprovalItemDto {
+  /** 1 to 200 characters. */
+  @IsString()
+  @Length(1, 200)
+  title!: string;
+
+  /** Up to 10,000 characters. */
+  @IsOptional()
+  @IsString()
+  @MaxLength(10_000)
+  description?: string;
+}

@@ -1,0 +1,99 @@
+import { type ArgumentsHost, Catch, type ExceptionFilter, HttpStatus, Logger } from '@nestjs/common';
+import { Prisma } from '@prisma/client';
+import { isConnectionFailure } from '../database/database-unreachable.error';
+import { CrossTenantWriteError } from './errors/cross-tenant-write.error';
+import { MissingTenantContextError } from './errors/missing-tenant-context.error';
+import { TenancyError } from './errors/tenancy.error';
+
+interface ErrorBody {
+  statusCode: number;
+  message: string;
+  error: string;
+}
+
+const body = (statusCode: number, message: string): ErrorBody => ({
+  statusCode,
+  message,
+  error: HttpStatus[statusCode]
+    .split('_')
+    .map((w) => w[0] + w.slice(1).toLowerCase())
+    .join(' '),
+});
+
+/** Prisma error codes that mean "the client sent something the database refused". */
+const KNOWN: Record<string, [number, string]> = {
+  P2002: [409, 'A record with the same unique value already exists'],
+  P2003: [409, 'A related record does not exist or is still referenced'],
+  P2014: [409, 'The change would violate a required relation'],
+  P2025: [404, 'Not found'],
+  P2018: [404, 'A related record was not found'],
+  P2015: [404, 'A related record was not found'],
+  P2001: [404, 'Not found'],
+  P2000: [400, 'A value is too long for its field'],
+  P2005: [400, 'A value is invalid for its field'],
+  P2006: [400, 'A value is invalid for its field'],
+  P2007: [400, 'The data is invalid'],
+  P2011: [400, 'A required value is missing'],
+  P2012: [400, 'A required value is missing'],
+  P2019: [400, 'The input is invalid'],
+  P2020: [400, 'A value is out of range'],
+  P2023: [400, 'A value is malformed'],
+  P2033: [400, 'A number is too large'],
+  P2024: [503, 'The database is busy; try again shortly'],
+  P1001: [503, 'The database is unavailable'],
+  P1002: [503, 'The database is unavailable'],
+  P1017: [503, 'The database is unavailable'],
+};
+
+/**
+ * Maps Prisma and tenancy errors to HTTP responses in Nest's JSON shape: unique violation → 409,
+ * not found → 404, foreign key → 409, invalid input → 400, database down or saturated → 503.
+ * The response never carries SQL, a stack, a constraint name or another workspace's identifiers;
+ * the details go to the server log.
+ */
+@Catch(
+  Prisma.PrismaClientKnownRequestError,
+  Prisma.PrismaClientValidationError,
+  Prisma.PrismaClientUnknownRequestError,
+  Prisma.PrismaClientInitializationError,
+  Prisma.PrismaClientRustPanicError,
+  TenancyError,
+)
+export class PrismaExceptionFilter implements ExceptionFilter {
+  private readonly logger = new Logger('PrismaExceptionFilter');
+
+  catch(exception: Error, host: ArgumentsHost): void {
+    const { statusCode, message } = this.toResponse(exception);
+    if (statusCode >= 500) this.logger.error(`${exception.name}: ${exception.message}`);
+    const response = host.switchToHttp().getResponse<{
+      status(code: number): { json(body: unknown): void };
+    }>();
+    response.status(statusCode).json(body(statusCode, message));
+  }
+
+  /** The status and public message for an error. */
+  toResponse(exception: Error): { statusCode: number; message: string } {
+    if (exception instanceof Prisma.PrismaClientKnownRequestError) {
+      const known = KNOWN[exception.code];
+      if (known) return { statusCode: known[0], message: known[1] };
+      // Row-Level Security refusing a write reads as "not found": no existence oracle.
+      if (/row-level security/i.test(exception.message)) return { statusCode: 404, message: 'Not found' };
+    }
+    if (exception instanceof Prisma.PrismaClientValidationError) {
+      return { statusCode: 400, message: 'The request could not be turned into a valid query' };
+    }
+    if (exception instanceof Prisma.PrismaClientInitializationError || isConnectionFailure(exception)) {
+      return { statusCode: 503, message: 'The database is unavailable' };
+    }
+    if (exception instanceof MissingTenantContextError) {
+      this.logger.error(
+        `${exception.message} (Is @TenantScoped() missing on this handler or its controller?)`,
+      );
+      return { statusCode: 403, message: 'This endpoint needs a workspace context' };
+    }
+    if (exception instanceof CrossTenantWriteError) {
+      return { statusCode: 400, message: 'Writes may only target the current workspace' };
+    }
+    return { statusCode: 500, message: 'Internal server error' };
+  }
+}

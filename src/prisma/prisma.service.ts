@@ -1,0 +1,123 @@
+import {
+  Inject,
+  Injectable,
+  Logger,
+  type OnApplicationShutdown,
+  type OnModuleInit,
+} from '@nestjs/common';
+import { PrismaClient } from '@prisma/client';
+import {
+  connectionFailureReason,
+  DatabaseUnreachableError,
+  describeTarget,
+} from '../database/database-unreachable.error';
+import type { PrismaModuleOptions } from './interfaces/prisma-module-options.interface';
+import { PRISMA_MODULE_OPTIONS } from './prisma.module-definition';
+import { resolvePrismaOptions, type ResolvedPrismaOptions } from './prisma-options';
+import { RowLevelSecurityVerifier } from './row-level-security.verifier';
+import { createTenantAdapter } from './tenant-extension';
+
+interface PrismaLogEvent {
+  message?: string;
+  query?: string;
+  params?: string;
+  duration?: number;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * The lifecycle-managed Prisma client: one PrismaClient over `@prisma/adapter-pg` and DATABASE_URL
+ * (through the tenant-aware pool, so even this unextended client runs under the current tenant's
+ * Row-Level Security setting). It connects on module init with bounded retries, verifies that
+ * Row-Level Security is really enforced, sends Prisma's log events to Nest's Logger and
+ * disconnects on application shutdown (call `app.enableShutdownHooks()`).
+ *
+ * Inject the tenant-scoped client (`@InjectTenantPrisma()`) for application queries; this class
+ * is for lifecycle, health checks and global models.
+ */
+@Injectable()
+export class PrismaService extends PrismaClient implements OnModuleInit, OnApplicationShutdown {
+  private readonly logger = new Logger('PrismaModule');
+  readonly settings: ResolvedPrismaOptions;
+  /**
+   * The tenant client is `$extends` of this instance and inherits these lifecycle methods, so Nest
+   * calls them on it too; `#brand in this` is false there (a proxy), and they do nothing.
+   */
+  readonly #brand = true;
+
+  constructor(@Inject(PRISMA_MODULE_OPTIONS) options: PrismaModuleOptions) {
+    const settings = resolvePrismaOptions(options);
+    super({
+      adapter: createTenantAdapter(settings.url, settings.pool),
+      log: settings.log.map((level) => ({ emit: 'event' as const, level })),
+    });
+    this.settings = settings;
+    const on = this.$on.bind(this) as (event: string, listener: (e: PrismaLogEvent) => void) => void;
+    for (const level of settings.log) {
+      on(level, (event) => {
+        if (level === 'query') {
+          this.logger.debug(`${event.query} ${event.params ?? ''} (${event.duration ?? '?'} ms)`);
+        } else if (level === 'error') this.logger.error(event.message);
+        else if (level === 'warn') this.logger.warn(event.message);
+        else this.logger.log(event.message);
+      });
+    }
+  }
+
+  async onModuleInit(): Promise<void> {
+    if (!(#brand in this)) return;
+    await this.connectWithRetries();
+    if (this.settings.rlsCheck !== 'off') {
+      await new RowLevelSecurityVerifier(this, this.settings).verify(this.logger);
+    }
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    if (!(#brand in this)) return;
+    try {
+      await this.$disconnect();
+    } catch (error) {
+      // nestjs/typeorm's rule: shutdown logs, never throws.
+      this.logger.error(`Error while disconnecting: ${(error as Error).message}`);
+    }
+  }
+
+  /** True when the database answers a trivial query now. For health checks. */
+  async isHealthy(): Promise<boolean> {
+    try {
+      await this.$queryRawUnsafe('SELECT 1');
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  private async connectWithRetries(): Promise<void> {
+    const attempts = Math.max(1, this.settings.connectRetries);
+    let delay = this.settings.connectRetryDelayMs;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.$connect();
+        await this.$queryRawUnsafe('SELECT 1');
+        return;
+      } catch (error) {
+        if (attempt >= attempts) {
+          const { host, port } = describeTarget(this.settings.url);
+          throw new DatabaseUnreachableError(
+            'DATABASE_URL',
+            host,
+            port,
+            connectionFailureReason(error),
+            attempts,
+          );
+        }
+        this.logger.warn(
+          `Database not reachable (attempt ${attempt}/${attempts}: ${connectionFailureReason(error)}); retrying in ${delay} ms`,
+        );
+        await sleep(delay);
+        delay = Math.min(delay * 2, 5000);
+      }
+    }
+  }
+}

@@ -7,7 +7,7 @@ import {
   withDatabase,
 } from '../../src/database/database-bootstrap';
 import { startEmbeddedPostgres } from '../../src/database/embedded-postgres';
-import { TEST_DATABASE, type TestGlobals } from './test-database';
+import type { TestGlobals } from './test-database';
 
 function passwordOf(url: string | undefined): string {
   return url ? decodeURIComponent(new URL(url).password) : '';
@@ -19,6 +19,8 @@ function passwordOf(url: string | undefined): string {
  * (CI: the local PostgreSQL), otherwise the embedded PostgreSQL.
  */
 export default async function globalSetup(): Promise<void> {
+  const TEST_DATABASE = `tenancy_test_${process.pid}`;
+  process.env.TEST_DATABASE_NAME = TEST_DATABASE;
   const env = readEnvironment({ ...process.env, NODE_ENV: 'test' });
   const globals = globalThis as TestGlobals;
   let ownerUrl: string;

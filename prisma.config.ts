@@ -21,15 +21,17 @@ export default defineConfig({
     path: 'prisma/migrations',
     seed: 'tsx prisma/seed.ts',
   },
-  adapter: async () => {
+  adapter: () => {
     const { directUrl } = readEnvironment(environment);
     if (!directUrl) {
-      throw new Error(
-        'DIRECT_URL is not set. Run Prisma through the npm scripts (npm run db:migrate, db:deploy, ...), ' +
-          'which start the embedded PostgreSQL when no database is configured, or set DIRECT_URL ' +
-          '(and DATABASE_URL) in .env, e.g. DIRECT_URL=postgresql://postgres:postgres@localhost:5432/app',
+      return Promise.reject(
+        new Error(
+          'DIRECT_URL is not set. Run Prisma through the npm scripts (npm run db:migrate, db:deploy, ...), ' +
+            'which start the embedded PostgreSQL when no database is configured, or set DIRECT_URL ' +
+            '(and DATABASE_URL) in .env, e.g. DIRECT_URL=postgresql://postgres:postgres@localhost:5432/app',
+        ),
       );
     }
-    return createMigrateAdapter(directUrl);
+    return Promise.resolve(createMigrateAdapter(directUrl));
   },
 });

@@ -17,7 +17,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import { PrismaPg } from '@prisma/adapter-pg';
-import type { SqlDriverAdapter, SqlMigrationAwareDriverAdapterFactory } from '@prisma/driver-adapter-utils';
+import type {
+  SqlDriverAdapter,
+  SqlMigrationAwareDriverAdapterFactory,
+} from '@prisma/driver-adapter-utils';
 import pg from 'pg';
 
 const TEXT_OID = 25;
@@ -66,7 +69,10 @@ export function toPoolConfig(url: string): pg.PoolConfig {
     user: decodeURIComponent(parsed.username),
     password: decodeURIComponent(parsed.password),
     database: decodeURIComponent(parsed.pathname.slice(1)),
-    ssl: sslmode && sslmode !== 'disable' ? { rejectUnauthorized: sslmode === 'verify-full' } : undefined,
+    ssl:
+      sslmode && sslmode !== 'disable'
+        ? { rejectUnauthorized: sslmode === 'verify-full' }
+        : undefined,
     max: 2,
     Client: CatalogSafeClient,
   };
@@ -82,7 +88,9 @@ function withWholeScripts(adapter: SqlDriverAdapter, pool: pg.Pool, dispose?: ()
       }
       if (property === 'dispose' && dispose) return dispose;
       const value: unknown = Reflect.get(target, property, receiver);
-      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      return typeof value === 'function'
+        ? (value as (...a: unknown[]) => unknown).bind(target)
+        : value;
     },
   });
 }

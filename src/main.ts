@@ -27,7 +27,9 @@ async function bootstrap(): Promise<void> {
   const env = readEnvironment();
   const database = await prepareDatabase(env);
   if (database.embedded) {
-    logger.log(`Using the embedded PostgreSQL (${new URL(database.directUrl).host}); set DATABASE_URL to use your own`);
+    logger.log(
+      `Using the embedded PostgreSQL (${new URL(database.directUrl).host}); set DATABASE_URL to use your own`,
+    );
   }
   process.env.DATABASE_URL = database.databaseUrl;
   process.env.DIRECT_URL = database.directUrl;

@@ -1,6 +1,11 @@
 import { Injectable, NotFoundException } from '@nestjs/common';
 import { definedOnly } from '../common/defined-only';
-import { InjectTenantPrisma, tenantContext, type ApprovalItem, type TenantPrismaClient } from '../prisma';
+import {
+  InjectTenantPrisma,
+  tenantContext,
+  type ApprovalItem,
+  type TenantPrismaClient,
+} from '../prisma';
 import type { CreateApprovalItemDto } from './dto/create-approval-item.dto';
 import type { UpdateApprovalItemDto } from './dto/update-approval-item.dto';
 
@@ -23,7 +28,11 @@ export class ApprovalItemsService {
   }
 
   list(take = 20, skip = 0): Promise<ApprovalItem[]> {
-    return this.prisma.approvalItem.findMany({ orderBy: [{ createdAt: 'desc' }, { id: 'asc' }], take, skip });
+    return this.prisma.approvalItem.findMany({
+      orderBy: [{ createdAt: 'desc' }, { id: 'asc' }],
+      take,
+      skip,
+    });
   }
 
   /** The item, or 404 when it does not exist or belongs to another workspace (same answer). */
@@ -42,7 +51,12 @@ export class ApprovalItemsService {
           : { decidedAt: new Date(), decidedById: tenantContext.getUserId() ?? null };
     return this.prisma.approvalItem.update({
       where: { id },
-      data: definedOnly({ title: dto.title, description: dto.description, status: dto.status, ...decision }),
+      data: definedOnly({
+        title: dto.title,
+        description: dto.description,
+        status: dto.status,
+        ...decision,
+      }),
     });
   }
 

@@ -31,7 +31,8 @@ export interface Environment {
  */
 export const DEVELOPMENT_JWT_SECRET = 'development-only-secret-do-not-use-in-production-0123456789';
 
-const POSTGRES_URL_EXAMPLE = 'postgresql://app_runtime:app_runtime@localhost:6432/app?pgbouncer=true';
+const POSTGRES_URL_EXAMPLE =
+  'postgresql://app_runtime:app_runtime@localhost:6432/app?pgbouncer=true';
 const DIRECT_URL_EXAMPLE = 'postgresql://postgres:postgres@localhost:5432/app';
 
 interface VariableSpec {
@@ -146,7 +147,10 @@ export function readEnvironment(env: NodeJS.ProcessEnv = process.env): Environme
   }
   if (databaseGiven && !directGiven) {
     problems.push(
-      problem(VARIABLES.DIRECT_URL, 'is required when DATABASE_URL is set (migrations bypass the pooler)'),
+      problem(
+        VARIABLES.DIRECT_URL,
+        'is required when DATABASE_URL is set (migrations bypass the pooler)',
+      ),
     );
   }
   if (directGiven && !databaseGiven && !production) {

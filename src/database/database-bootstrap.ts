@@ -60,7 +60,12 @@ export async function runSql(url: string, sql: string): Promise<void> {
 }
 
 /** Replaces the database name (and optionally user and password) of a postgres URL. */
-export function withDatabase(url: string, database: string, user?: string, password?: string): string {
+export function withDatabase(
+  url: string,
+  database: string,
+  user?: string,
+  password?: string,
+): string {
   const parsed = new URL(url);
   parsed.pathname = `/${database}`;
   if (user !== undefined) parsed.username = encodeURIComponent(user);
@@ -73,7 +78,9 @@ export async function ensureDatabase(adminUrl: string, database: string): Promis
   const client = new pg.Client({ connectionString: withDatabase(adminUrl, 'postgres') });
   await client.connect();
   try {
-    const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [database]);
+    const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [
+      database,
+    ]);
     if (!rowCount) await client.query(`CREATE DATABASE ${pg.escapeIdentifier(database)}`);
   } finally {
     await client.end();
@@ -151,7 +158,7 @@ export async function prepareDatabase(
       directUrl: env.directUrl,
       systemDatabaseUrl: env.systemDatabaseUrl,
       embedded: false,
-      stop: async () => undefined,
+      stop: () => Promise.resolve(),
     };
   }
 

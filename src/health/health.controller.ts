@@ -15,7 +15,9 @@ export class HealthController {
     const timeout = new Promise<boolean>((resolve) => {
       timer = setTimeout(() => resolve(false), HEALTH_TIMEOUT_MS);
     });
-    const up = await Promise.race([this.prisma.isHealthy(), timeout]).finally(() => clearTimeout(timer));
+    const up = await Promise.race([this.prisma.isHealthy(), timeout]).finally(() =>
+      clearTimeout(timer),
+    );
     if (!up) throw new ServiceUnavailableException({ status: 'error', database: 'down' });
     return { status: 'ok', database: 'up' };
   }

@@ -1,4 +1,10 @@
-import { type ArgumentsHost, Catch, type ExceptionFilter, HttpStatus, Logger } from '@nestjs/common';
+import {
+  type ArgumentsHost,
+  Catch,
+  type ExceptionFilter,
+  HttpStatus,
+  Logger,
+} from '@nestjs/common';
 import { Prisma } from '@prisma/client';
 import { isConnectionFailure } from '../database/database-unreachable.error';
 import { CrossTenantWriteError } from './errors/cross-tenant-write.error';
@@ -77,12 +83,16 @@ export class PrismaExceptionFilter implements ExceptionFilter {
       const known = KNOWN[exception.code];
       if (known) return { statusCode: known[0], message: known[1] };
       // Row-Level Security refusing a write reads as "not found": no existence oracle.
-      if (/row-level security/i.test(exception.message)) return { statusCode: 404, message: 'Not found' };
+      if (/row-level security/i.test(exception.message))
+        return { statusCode: 404, message: 'Not found' };
     }
     if (exception instanceof Prisma.PrismaClientValidationError) {
       return { statusCode: 400, message: 'The request could not be turned into a valid query' };
     }
-    if (exception instanceof Prisma.PrismaClientInitializationError || isConnectionFailure(exception)) {
+    if (
+      exception instanceof Prisma.PrismaClientInitializationError ||
+      isConnectionFailure(exception)
+    ) {
       return { statusCode: 503, message: 'The database is unavailable' };
     }
     if (exception instanceof MissingTenantContextError) {

@@ -3,7 +3,10 @@ import type { PrismaModuleOptions } from './interfaces/prisma-module-options.int
 
 /** PrismaModuleOptions with every default applied. */
 export type ResolvedPrismaOptions = Required<
-  Omit<PrismaModuleOptions, 'url' | 'systemUrl' | 'tenantModels' | 'tenantRootModel' | 'jwt' | 'pool'>
+  Omit<
+    PrismaModuleOptions,
+    'url' | 'systemUrl' | 'tenantModels' | 'tenantRootModel' | 'jwt' | 'pool'
+  >
 > & {
   url: string;
   systemUrl: string | undefined;
@@ -20,7 +23,10 @@ export class InvalidPrismaModuleOptionsError extends Error {
 }
 
 /** Applies the documented defaults (environment variables included) to PrismaModule options. */
-export function resolvePrismaOptions(options: PrismaModuleOptions, env = process.env): ResolvedPrismaOptions {
+export function resolvePrismaOptions(
+  options: PrismaModuleOptions,
+  env = process.env,
+): ResolvedPrismaOptions {
   const url = options.url ?? env.DATABASE_URL;
   if (!url) {
     throw new InvalidPrismaModuleOptionsError(
@@ -29,7 +35,8 @@ export function resolvePrismaOptions(options: PrismaModuleOptions, env = process
     );
   }
   const development = (env.NODE_ENV ?? 'development') === 'development';
-  const log: Prisma.LogLevel[] = options.log ?? (development ? ['query', 'error', 'warn'] : ['error', 'warn']);
+  const log: Prisma.LogLevel[] =
+    options.log ?? (development ? ['query', 'error', 'warn'] : ['error', 'warn']);
   return {
     url,
     systemUrl: options.systemUrl ?? env.SYSTEM_DATABASE_URL,

@@ -9,5 +9,8 @@ export const {
 } = new ConfigurableModuleBuilder<PrismaModuleOptions>({ moduleName: 'Prisma' })
   .setClassMethodName('forRoot')
   .setFactoryMethodName('createPrismaOptions')
-  .setExtras({ isGlobal: false }, (definition, extras) => ({ ...definition, global: extras.isGlobal }))
+  .setExtras({ isGlobal: false }, (definition, extras) => ({
+    ...definition,
+    global: extras.isGlobal,
+  }))
   .build();

@@ -53,7 +53,10 @@ export class PrismaService extends PrismaClient implements OnModuleInit, OnAppli
       log: settings.log.map((level) => ({ emit: 'event' as const, level })),
     });
     this.settings = settings;
-    const on = this.$on.bind(this) as (event: string, listener: (e: PrismaLogEvent) => void) => void;
+    const on = this.$on.bind(this) as (
+      event: string,
+      listener: (e: PrismaLogEvent) => void,
+    ) => void;
     for (const level of settings.log) {
       on(level, (event) => {
         if (level === 'query') {

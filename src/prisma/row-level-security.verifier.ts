@@ -70,7 +70,8 @@ export class RowLevelSecurityVerifier {
       `SELECT rolname::text AS role, rolsuper AS superuser, rolbypassrls AS bypassrls
          FROM pg_roles WHERE rolname = current_user`,
     );
-    if (role?.superuser) problems.push(`the role ${role.role} is a SUPERUSER, which ignores Row-Level Security`);
+    if (role?.superuser)
+      problems.push(`the role ${role.role} is a SUPERUSER, which ignores Row-Level Security`);
     if (role?.bypassrls) problems.push(`the role ${role.role} has BYPASSRLS`);
 
     const tableRows = await this.prisma.$queryRawUnsafe<TableRow[]>(
@@ -93,7 +94,9 @@ export class RowLevelSecurityVerifier {
 
     for (const row of tableRows) {
       if (!row.exists) {
-        problems.push(`table ${row.table} does not exist (apply the migrations: npm run db:deploy)`);
+        problems.push(
+          `table ${row.table} does not exist (apply the migrations: npm run db:deploy)`,
+        );
         continue;
       }
       if (!row.rls) problems.push(`table ${row.table} does not have Row-Level Security enabled`);
@@ -103,12 +106,16 @@ export class RowLevelSecurityVerifier {
       const mine = policies.filter((p) => p.table === row.table);
       for (const command of COMMANDS) {
         if (!mine.some((p) => p.cmd === command || p.cmd === 'ALL')) {
-          problems.push(`table ${row.table} has no ${command} policy that applies to the runtime role`);
+          problems.push(
+            `table ${row.table} has no ${command} policy that applies to the runtime role`,
+          );
         }
       }
       for (const policy of mine) {
         const checks = [policy.qual, policy.with_check].filter((e): e is string => e !== null);
-        if (!checks.every((e) => e.includes('current_workspace_id()') || e.includes(TENANT_SETTING))) {
+        if (
+          !checks.every((e) => e.includes('current_workspace_id()') || e.includes(TENANT_SETTING))
+        ) {
           problems.push(
             `policy ${policy.policy} on ${row.table} applies to the runtime role but does not compare ` +
               `with the workspace (a bypass)`,

@@ -38,13 +38,16 @@ export class SystemPrisma implements OnApplicationShutdown {
     if (typeof reason !== 'string' || reason.trim().length < 3) {
       throw new SystemClientUnavailableError('a reason (at least 3 characters) is required');
     }
-    if (!this.url) throw new SystemClientUnavailableError('no systemUrl / SYSTEM_DATABASE_URL is set');
+    if (!this.url)
+      throw new SystemClientUnavailableError('no systemUrl / SYSTEM_DATABASE_URL is set');
     this.logger.warn(
       `Cross-tenant access: "${reason.trim()}" (user ${tenantContext.getUserId() ?? '-'}, ` +
         `tenant context ${tenantContext.getTenantId() ?? '-'})`,
     );
     this.client ??= new PrismaClient({
-      adapter: new PrismaPg(new pg.Pool(poolConfigFor(this.url, this.options.pool)), { disposeExternalPool: true }),
+      adapter: new PrismaPg(new pg.Pool(poolConfigFor(this.url, this.options.pool)), {
+        disposeExternalPool: true,
+      }),
     });
     return this.client;
   }

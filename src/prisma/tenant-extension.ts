@@ -21,12 +21,7 @@ import { buildTenantModelMap, type TenantModelMap } from './tenant/tenant-models
 import { TenantScoper } from './tenant/tenant-scoper';
 import { TenantAwarePool } from './tenant/tenant-aware-pool';
 
-export {
-  isUuid,
-  runInTenant,
-  tenantContext,
-  type TenantStore,
-} from './tenant/tenant-context';
+export { isUuid, runInTenant, tenantContext, type TenantStore } from './tenant/tenant-context';
 
 /**
  * The tenant-scoped client. It has exactly PrismaClient's API: the extension changes arguments,
@@ -54,7 +49,13 @@ export interface TenantPoolOptions {
 }
 
 /** Prisma-specific URL parameters that mean nothing to node-postgres. */
-const PRISMA_ONLY_PARAMS = ['pgbouncer', 'connection_limit', 'pool_timeout', 'schema', 'statement_cache_size'];
+const PRISMA_ONLY_PARAMS = [
+  'pgbouncer',
+  'connection_limit',
+  'pool_timeout',
+  'schema',
+  'statement_cache_size',
+];
 
 /** node-postgres settings for a connection URL (Prisma-only URL parameters removed). */
 export function poolConfigFor(url: string, options: TenantPoolOptions = {}): pg.PoolConfig {
@@ -74,12 +75,20 @@ export function poolConfigFor(url: string, options: TenantPoolOptions = {}): pg.
  * current tenant's transaction-local setting to every query, at no extra round trip.
  */
 export function createTenantAdapter(url: string, options: TenantPoolOptions = {}): PrismaPg {
-  return new PrismaPg(new TenantAwarePool(poolConfigFor(url, options), tenantContext.getTenantId), {
-    disposeExternalPool: true,
-  });
+  return new PrismaPg(
+    new TenantAwarePool(poolConfigFor(url, options), () => tenantContext.getTenantId()),
+    {
+      disposeExternalPool: true,
+    },
+  );
 }
 
-const RAW_OPERATIONS = ['$queryRaw', '$executeRaw', '$queryRawUnsafe', '$executeRawUnsafe'] as const;
+const RAW_OPERATIONS = [
+  '$queryRaw',
+  '$executeRaw',
+  '$queryRawUnsafe',
+  '$executeRawUnsafe',
+] as const;
 
 /**
  * The Prisma Client extension of layer 1. Every operation on a tenant-scoped model gets its
@@ -122,7 +131,7 @@ export function createTenantPrismaClient(
   base: PrismaClient,
   options: TenantClientOptions = {},
 ): TenantPrismaClient {
-  guardBatchesByTenant(base, tenantContext.getTenantId);
+  guardBatchesByTenant(base, () => tenantContext.getTenantId());
   const map = buildTenantModelMap({
     tenantField: options.tenantField,
     tenantOwned: options.tenantModels,

@@ -14,11 +14,17 @@ export type TenancyRequirement = 'user' | 'tenant';
  * no longer a member → 403. The tenant never comes from a header, query or body.
  */
 export const TenantScoped = (): ClassDecorator & MethodDecorator =>
-  applyDecorators(SetMetadata(TENANCY_REQUIREMENT_KEY, 'tenant' satisfies TenancyRequirement), UseGuards(TenantGuard));
+  applyDecorators(
+    SetMetadata(TENANCY_REQUIREMENT_KEY, 'tenant' satisfies TenancyRequirement),
+    UseGuards(TenantGuard),
+  );
 
 /**
  * Requires a verified bearer token (its `sub` becomes the current user) but no workspace; for
  * endpoints such as "create a workspace". Handler-level decorators override controller-level ones.
  */
 export const Authenticated = (): ClassDecorator & MethodDecorator =>
-  applyDecorators(SetMetadata(TENANCY_REQUIREMENT_KEY, 'user' satisfies TenancyRequirement), UseGuards(TenantGuard));
+  applyDecorators(
+    SetMetadata(TENANCY_REQUIREMENT_KEY, 'user' satisfies TenancyRequirement),
+    UseGuards(TenantGuard),
+  );

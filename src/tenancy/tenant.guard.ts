@@ -13,7 +13,12 @@ import { ClsServiceManager } from 'nestjs-cls';
 import type { PrismaModuleOptions } from '../prisma/interfaces/prisma-module-options.interface';
 import { TENANCY_REQUIREMENT_KEY, TENANT_PRISMA_CLIENT } from '../prisma/prisma.constants';
 import { PRISMA_MODULE_OPTIONS } from '../prisma/prisma.module-definition';
-import { isUuid, runInTenant, type TenantPrismaClient, type TenantStore } from '../prisma/tenant-extension';
+import {
+  isUuid,
+  runInTenant,
+  type TenantPrismaClient,
+  type TenantStore,
+} from '../prisma/tenant-extension';
 import type { TenancyRequirement } from './tenant-scoped.decorator';
 import { TokenVerifier } from './token-verifier';
 
@@ -50,17 +55,22 @@ export class TenantGuard implements CanActivate {
       throw new InternalServerErrorException();
     }
 
-    const request = context.switchToHttp().getRequest<{ headers: Record<string, string | undefined> }>();
+    const request = context
+      .switchToHttp()
+      .getRequest<{ headers: Record<string, string | undefined> }>();
     const claims = this.tokens.verify(request.headers.authorization);
-    if (!isUuid(claims.sub)) throw new UnauthorizedException('The token has no valid subject (sub)');
+    if (!isUuid(claims.sub))
+      throw new UnauthorizedException('The token has no valid subject (sub)');
     const userId = claims.sub.toLowerCase();
     cls.set('userId', userId);
     cls.set('tenantId', undefined);
     if (requirement === 'user') return true;
 
-    const tenantId = claims[this.claim];
+    const tenantId: unknown = claims[this.claim];
     if (!isUuid(tenantId)) {
-      throw new ForbiddenException(`The token has no usable workspace claim (${this.claim} must be a UUID)`);
+      throw new ForbiddenException(
+        `The token has no usable workspace claim (${this.claim} must be a UUID)`,
+      );
     }
     const workspaceId = tenantId.toLowerCase();
     if (!(await this.isMember(workspaceId, userId))) {
@@ -75,7 +85,10 @@ export class TenantGuard implements CanActivate {
     if (verify === false) return true;
     if (typeof verify === 'function') return verify({ tenantId, userId, prisma: this.prisma });
     return runInTenant(tenantId, async () => {
-      const member = await this.prisma.workspaceMember.findFirst({ where: { userId }, select: { id: true } });
+      const member = await this.prisma.workspaceMember.findFirst({
+        where: { userId },
+        select: { id: true },
+      });
       return member !== null;
     });
   }

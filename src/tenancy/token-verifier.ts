@@ -30,7 +30,10 @@ export class TokenVerifier {
   private readonly options: jwt.VerifyOptions;
 
   constructor(@Inject(PRISMA_MODULE_OPTIONS) moduleOptions: PrismaModuleOptions) {
-    const { jwt: settings } = resolvePrismaOptions({ url: 'postgresql://unused/unused', ...moduleOptions });
+    const { jwt: settings } = resolvePrismaOptions({
+      url: 'postgresql://unused/unused',
+      ...moduleOptions,
+    });
     if (settings.secret) this.keys.set('HS256', settings.secret);
     if (settings.publicKey) this.keys.set('RS256', settings.publicKey);
     if (this.keys.size === 0) throw new MissingJwtKeyError();
@@ -47,13 +50,17 @@ export class TokenVerifier {
    * @throws UnauthorizedException (401) for a missing, malformed, expired or badly signed token.
    */
   verify(authorization: string | undefined): VerifiedClaims {
-    const match = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*)$/.exec(authorization?.trim() ?? '');
-    if (!match) throw new UnauthorizedException('A bearer token is required (Authorization: Bearer <JWT>)');
+    const match = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*)$/.exec(
+      authorization?.trim() ?? '',
+    );
+    if (!match)
+      throw new UnauthorizedException('A bearer token is required (Authorization: Bearer <JWT>)');
     const token = match[1];
     const decoded = jwt.decode(token, { complete: true });
     const alg = decoded?.header?.alg as Algorithm | undefined;
     const key = alg ? this.keys.get(alg) : undefined;
-    if (!decoded || !alg || !key) throw new UnauthorizedException('The token is malformed or uses a disallowed algorithm');
+    if (!decoded || !alg || !key)
+      throw new UnauthorizedException('The token is malformed or uses a disallowed algorithm');
     let claims: string | JwtPayload;
     try {
       claims = jwt.verify(token, key, { ...this.options, algorithms: [alg] });
@@ -69,7 +76,8 @@ export class TokenVerifier {
     if (typeof claims !== 'object' || claims === null || Array.isArray(claims)) {
       throw new UnauthorizedException('The token is invalid');
     }
-    if (typeof claims.exp !== 'number') throw new UnauthorizedException('The token has no expiry (exp)');
+    if (typeof claims.exp !== 'number')
+      throw new UnauthorizedException('The token has no expiry (exp)');
     return claims as VerifiedClaims;
   }
 }

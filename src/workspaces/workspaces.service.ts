@@ -41,7 +41,10 @@ export class WorkspacesService {
     const id = randomUUID();
     const workspace = await runInTenant(id, () =>
       this.prisma.$transaction(async (tx) => {
-        const created = await tx.workspace.create({ data: { name, slug: slugify(name, id) }, select: view });
+        const created = await tx.workspace.create({
+          data: { name, slug: slugify(name, id) },
+          select: view,
+        });
         await tx.workspaceMember.create({ data: { userId, role: 'OWNER' } });
         return created;
       }),

@@ -30,7 +30,12 @@ export default async function globalSetup(): Promise<void> {
   if (env.directUrl) {
     await assertReachable(env.directUrl, 'DIRECT_URL');
     ownerUrl = withDatabase(env.directUrl, TEST_DATABASE);
-    runtimeUrl = withDatabase(env.directUrl, TEST_DATABASE, 'app_runtime', passwordOf(env.databaseUrl));
+    runtimeUrl = withDatabase(
+      env.directUrl,
+      TEST_DATABASE,
+      'app_runtime',
+      passwordOf(env.databaseUrl),
+    );
     systemUrl = withDatabase(
       env.directUrl,
       TEST_DATABASE,

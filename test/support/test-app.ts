@@ -14,7 +14,9 @@ export const TEST_JWT_SECRET = 'e2e-test-secret-0123456789-abcdefghijklmnopqrstu
  * Builds and starts the demo app against this run's test database (the global setup set
  * DATABASE_URL / SYSTEM_DATABASE_URL), exactly as main.ts wires it. Close it in afterAll.
  */
-export async function createTestApp(env: Record<string, string | undefined> = {}): Promise<INestApplication> {
+export async function createTestApp(
+  env: Record<string, string | undefined> = {},
+): Promise<INestApplication> {
   process.env.JWT_SECRET = TEST_JWT_SECRET;
   process.env.NODE_ENV = 'test';
   for (const [key, value] of Object.entries(env)) {
@@ -52,7 +54,8 @@ export async function createTenant(app: INestApplication, name = 'Workspace'): P
     .post('/workspaces')
     .set('authorization', `Bearer ${signToken({ sub: userId })}`)
     .send({ name });
-  if (status !== 201) throw new Error(`POST /workspaces answered ${status}: ${JSON.stringify(body)}`);
+  if (status !== 201)
+    throw new Error(`POST /workspaces answered ${status}: ${JSON.stringify(body)}`);
   const workspaceId = (body as { id: string }).id;
   return { userId, workspaceId, auth: `Bearer ${signToken({ sub: userId, workspaceId })}` };
 }
@@ -63,6 +66,7 @@ export async function createTenant(app: INestApplication, name = 'Workspace'): P
  */
 export function adminPrisma(): PrismaClient {
   const url = process.env.SYSTEM_DATABASE_URL;
-  if (!url) throw new Error('SYSTEM_DATABASE_URL is not set: run the tests through jest (global setup)');
+  if (!url)
+    throw new Error('SYSTEM_DATABASE_URL is not set: run the tests through jest (global setup)');
   return new PrismaClient({ adapter: new PrismaPg({ connectionString: url }) });
 }

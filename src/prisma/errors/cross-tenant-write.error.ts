@@ -5,7 +5,10 @@ import { TenancyError } from './tenancy.error';
  * connecting the tenant relation to another workspace). Nothing was written.
  */
 export class CrossTenantWriteError extends TenancyError {
-  constructor(readonly model: string, readonly detail: string) {
+  constructor(
+    readonly model: string,
+    readonly detail: string,
+  ) {
     super(
       `${model}: ${detail}. The tenant client writes only to the current workspace; leave the ` +
         `workspace out of the data (it is filled in for you), or use the system client for ` +

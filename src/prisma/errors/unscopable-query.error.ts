@@ -6,7 +6,11 @@ import { TenancyError } from './tenancy.error';
  * workspace in its foreign key). It is refused rather than run unscoped.
  */
 export class UnscopableQueryError extends TenancyError {
-  constructor(readonly model: string, readonly path: string, reason: string) {
+  constructor(
+    readonly model: string,
+    readonly path: string,
+    reason: string,
+  ) {
     super(
       `${model}.${path}: ${reason}. Query the tenant-owned model directly (it is scoped), or give ` +
         `the relation a composite foreign key that includes workspaceId (see README, "Adding a ` +

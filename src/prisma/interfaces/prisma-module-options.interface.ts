@@ -53,7 +53,11 @@ export interface PrismaModuleOptions {
    */
   verifyMembership?:
     | boolean
-    | ((context: { tenantId: string; userId: string; prisma: TenantPrismaClient }) => Promise<boolean>);
+    | ((context: {
+        tenantId: string;
+        userId: string;
+        prisma: TenantPrismaClient;
+      }) => Promise<boolean>);
   /** Connection attempts at start-up before giving up. Default: 5. */
   connectRetries?: number;
   /** Delay before the first retry, doubled each time (capped at 5 s), in ms. Default: 500. */

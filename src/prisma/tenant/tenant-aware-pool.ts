@@ -76,7 +76,11 @@ export class TenantAwarePool extends pg.Pool {
   override connect(...args: any[]): any {
     if (args.length > 0) {
       // Callback style is pg-pool's own path (pool.query without tenant): no binding, cleared.
-      const callback = args[0] as (err: Error | undefined, client?: BoundClient, done?: unknown) => void;
+      const callback = args[0] as (
+        err: Error | undefined,
+        client?: BoundClient,
+        done?: unknown,
+      ) => void;
       return super.connect((err, client, done) => {
         if (client) delete (client as BoundClient)[BINDING];
         callback(err, client as BoundClient, done);
@@ -109,7 +113,9 @@ export class TenantAwarePool extends pg.Pool {
       failure = error;
       throw error;
     } finally {
-      client.release(failure !== undefined && breaksConnection(failure) ? (failure as Error) : undefined);
+      client.release(
+        failure !== undefined && breaksConnection(failure) ? (failure as Error) : undefined,
+      );
     }
   }
 }

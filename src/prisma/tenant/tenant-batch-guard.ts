@@ -32,7 +32,10 @@ interface DataLoaderOptions {
  *
  * @throws UnsupportedPrismaVersionError when the internals are not there.
  */
-export function guardBatchesByTenant(client: object, currentTenant: () => string | undefined): void {
+export function guardBatchesByTenant(
+  client: object,
+  currentTenant: () => string | undefined,
+): void {
   const options = (client as { _requestHandler?: { dataloader?: { options?: DataLoaderOptions } } })
     ._requestHandler?.dataloader?.options;
   if (

@@ -84,7 +84,9 @@ export function buildTenantModelMap(
       const opposite = byName
         .get(field.type)
         ?.fields.find(
-          (f) => f.relationName === field.relationName && !(f.name === field.name && field.type === model.name),
+          (f) =>
+            f.relationName === field.relationName &&
+            !(f.name === field.name && field.type === model.name),
         );
       relations.set(field.name, {
         target: field.type,
@@ -95,7 +97,11 @@ export function buildTenantModelMap(
     }
     models.set(model.name, {
       name: model.name,
-      tenantField: owned.has(model.name) ? tenantField : model.name === rootModel ? 'id' : undefined,
+      tenantField: owned.has(model.name)
+        ? tenantField
+        : model.name === rootModel
+          ? 'id'
+          : undefined,
       isRoot: model.name === rootModel,
       relations,
       scalarFields: new Set(model.fields.filter((f) => f.kind !== 'object').map((f) => f.name)),

@@ -5,7 +5,14 @@ import type { ModelInfo, RelationInfo, TenantModelMap } from './tenant-models';
 type Args = Record<string, unknown>;
 type Where = Record<string, unknown>;
 
-const READ_MANY = new Set(['findMany', 'findFirst', 'findFirstOrThrow', 'count', 'aggregate', 'groupBy']);
+const READ_MANY = new Set([
+  'findMany',
+  'findFirst',
+  'findFirstOrThrow',
+  'count',
+  'aggregate',
+  'groupBy',
+]);
 const READ_UNIQUE = new Set(['findUnique', 'findUniqueOrThrow']);
 const WRITE_MANY = new Set(['updateMany', 'updateManyAndReturn', 'deleteMany']);
 const CREATE_MANY = new Set(['createMany', 'createManyAndReturn']);
@@ -30,7 +37,7 @@ function asArray(value: unknown): unknown[] {
 }
 
 function mapOneOrMany(value: unknown, fn: (item: Args) => Args): unknown {
-  if (Array.isArray(value)) return value.map((item) => (isObject(item) ? fn(item) : item));
+  if (Array.isArray(value)) return value.map((item: unknown) => (isObject(item) ? fn(item) : item));
   return isObject(value) ? fn(value) : value;
 }
 
@@ -75,7 +82,11 @@ export class TenantScoper {
     const input: Args = { ...(args ?? {}) };
     const scoped = info.tenantField !== undefined;
     if (scoped && !SCOPED_OPERATIONS.has(operation)) {
-      throw new UnscopableQueryError(model, operation, `the operation "${operation}" is not supported`);
+      throw new UnscopableQueryError(
+        model,
+        operation,
+        `the operation "${operation}" is not supported`,
+      );
     }
 
     if (READ_MANY.has(operation) || WRITE_MANY.has(operation)) {
@@ -92,7 +103,9 @@ export class TenantScoper {
     } else if (operation === 'create') {
       input.data = this.create(info, input.data, tenant, undefined);
     } else if (CREATE_MANY.has(operation)) {
-      input.data = mapOneOrMany(input.data, (item) => this.create(info, item, tenant, undefined, true));
+      input.data = mapOneOrMany(input.data, (item) =>
+        this.create(info, item, tenant, undefined, true),
+      );
     }
     if (operation === 'updateMany' || operation === 'updateManyAndReturn') {
       input.data = this.data(info, input.data, 'update', tenant);
@@ -116,7 +129,12 @@ export class TenantScoper {
   }
 
   /** A unique filter (WhereUniqueInput): the tenant goes in as an extra AND condition. */
-  private unique(info: ModelInfo, where: unknown, tenant: () => string, addTenant: boolean): unknown {
+  private unique(
+    info: ModelInfo,
+    where: unknown,
+    tenant: () => string,
+    addTenant: boolean,
+  ): unknown {
     if (!isObject(where)) return where;
     const scoped = this.where(info, where, tenant);
     if (!addTenant) return scoped;
@@ -129,7 +147,7 @@ export class TenantScoper {
     for (const [key, value] of Object.entries(where)) {
       if (key === 'AND' || key === 'OR' || key === 'NOT') {
         out[key] = Array.isArray(value)
-          ? value.map((v) => (isObject(v) ? this.where(info, v, tenant) : v))
+          ? value.map((v: unknown) => (isObject(v) ? this.where(info, v, tenant) : v))
           : isObject(value)
             ? this.where(info, value, tenant)
             : value;
@@ -170,7 +188,9 @@ export class TenantScoper {
   /** True when rows reached through `relation` from a row of `from` are in the same tenant. */
   private sameTenantByConstruction(from: ModelInfo, relation: RelationInfo): boolean {
     if (from.tenantField === undefined) return false;
-    return [...relation.ownForeignKeys, ...relation.targetForeignKeys].includes(this.map.tenantField);
+    return [...relation.ownForeignKeys, ...relation.targetForeignKeys].includes(
+      this.map.tenantField,
+    );
   }
 
   /** Scopes `select`, `include` and `_count` of `args` (in place) for a query on `info`. */
@@ -183,7 +203,9 @@ export class TenantScoper {
         if (field === '_count') out[field] = this.count(info, value, tenant);
         else {
           const relation = info.relations.get(field);
-          out[field] = relation ? this.relationSelection(info, field, relation, value, tenant) : value;
+          out[field] = relation
+            ? this.relationSelection(info, field, relation, value, tenant)
+            : value;
         }
       }
       args[key] = out;
@@ -205,7 +227,8 @@ export class TenantScoper {
       if (scoped || nested.where !== undefined) {
         nested.where = this.filter(target, nested.where, tenant, scoped);
       }
-      if (nested.cursor !== undefined) nested.cursor = this.unique(target, nested.cursor, tenant, scoped);
+      if (nested.cursor !== undefined)
+        nested.cursor = this.unique(target, nested.cursor, tenant, scoped);
     } else if (scoped && !this.sameTenantByConstruction(from, relation)) {
       throw new UnscopableQueryError(
         from.name,
@@ -227,7 +250,9 @@ export class TenantScoper {
         select: Object.fromEntries(
           lists.map(([name, r]) => [
             name,
-            this.isScoped(r.target) ? { where: this.filter(this.info(r.target), undefined, tenant, true) } : true,
+            this.isScoped(r.target)
+              ? { where: this.filter(this.info(r.target), undefined, tenant, true) }
+              : true,
           ]),
         ),
       };
@@ -244,7 +269,10 @@ export class TenantScoper {
       const where = isObject(v) ? v.where : undefined;
       select[name] =
         target.tenantField !== undefined || where !== undefined
-          ? { ...(isObject(v) ? v : {}), where: this.filter(target, where, tenant, target.tenantField !== undefined) }
+          ? {
+              ...(isObject(v) ? v : {}),
+              where: this.filter(target, where, tenant, target.tenantField !== undefined),
+            }
           : v;
     }
     return { ...value, select };
@@ -252,7 +280,8 @@ export class TenantScoper {
 
   /** The relation of a tenant-owned model to the root that carries the tenant column, if any. */
   private rootRelation(info: ModelInfo): string | undefined {
-    if (info.isRoot || info.tenantField === undefined || this.map.rootModel === undefined) return undefined;
+    if (info.isRoot || info.tenantField === undefined || this.map.rootModel === undefined)
+      return undefined;
     for (const [name, relation] of info.relations) {
       if (
         relation.target === this.map.rootModel &&
@@ -283,7 +312,10 @@ export class TenantScoper {
     const t = tenant();
     if (info.isRoot) {
       if (out.id !== undefined && out.id !== t) {
-        throw new CrossTenantWriteError(info.name, 'a workspace can only be created with the current tenant id');
+        throw new CrossTenantWriteError(
+          info.name,
+          'a workspace can only be created with the current tenant id',
+        );
       }
       return { ...out, id: t };
     }
@@ -292,14 +324,18 @@ export class TenantScoper {
     const rootRelation = this.rootRelation(info);
     if (rootRelation && rootRelation in out) return out; // checked by data()
     const checked =
-      !scalarsOnly &&
-      Object.keys(out).some((key) => info.relations.has(key) && isObject(out[key]));
+      !scalarsOnly && Object.keys(out).some((key) => info.relations.has(key) && isObject(out[key]));
     if (checked && rootRelation) return { ...out, [rootRelation]: { connect: { id: t } } };
     return { ...out, [field]: t };
   }
 
   /** Create or update data: the tenant column and root relation checked, nested writes scoped. */
-  private data(info: ModelInfo, data: unknown, mode: 'create' | 'update', tenant: () => string): Args {
+  private data(
+    info: ModelInfo,
+    data: unknown,
+    mode: 'create' | 'update',
+    tenant: () => string,
+  ): Args {
     if (!isObject(data)) return data as Args;
     const out: Args = {};
     const rootRelation = this.rootRelation(info);
@@ -335,7 +371,8 @@ export class TenantScoper {
         continue;
       }
       const relation = info.relations.get(key);
-      out[key] = relation && isObject(value) ? this.nestedWrite(info, key, relation, value, tenant) : value;
+      out[key] =
+        relation && isObject(value) ? this.nestedWrite(info, key, relation, value, tenant) : value;
     }
     return out;
   }
@@ -361,7 +398,12 @@ export class TenantScoper {
           break;
         case 'createMany':
           out[op] = isObject(value)
-            ? { ...value, data: mapOneOrMany(value.data, (d) => this.create(target, d, tenant, relation, true)) }
+            ? {
+                ...value,
+                data: mapOneOrMany(value.data, (d) =>
+                  this.create(target, d, tenant, relation, true),
+                ),
+              }
             : value;
           break;
         case 'connect':
@@ -370,8 +412,17 @@ export class TenantScoper {
           break;
         case 'disconnect':
         case 'delete':
-          if (value === true && scoped && !relation.isList && !this.sameTenantByConstruction(from, relation)) {
-            throw new UnscopableQueryError(from.name, `${field}.${op}`, 'use a where filter instead of true');
+          if (
+            value === true &&
+            scoped &&
+            !relation.isList &&
+            !this.sameTenantByConstruction(from, relation)
+          ) {
+            throw new UnscopableQueryError(
+              from.name,
+              `${field}.${op}`,
+              'use a where filter instead of true',
+            );
           }
           out[op] = relation.isList ? mapOneOrMany(value, unique) : mapOneOrMany(value, filter);
           break;
@@ -379,16 +430,36 @@ export class TenantScoper {
           out[op] = mapOneOrMany(value, filter);
           break;
         case 'connectOrCreate':
-          out[op] = mapOneOrMany(value, (v) => ({ ...v, where: unique(v.where as Args), create: create(v.create as Args) }));
+          out[op] = mapOneOrMany(value, (v) => ({
+            ...v,
+            where: unique(v.where as Args),
+            create: create(v.create as Args),
+          }));
           break;
         case 'updateMany':
-          out[op] = mapOneOrMany(value, (v) => ({ ...v, where: filter(v.where as Args), data: update(v.data as Args) }));
+          out[op] = mapOneOrMany(value, (v) => ({
+            ...v,
+            where: filter(v.where as Args),
+            data: update(v.data as Args),
+          }));
           break;
         case 'update':
           if (relation.isList) {
-            out[op] = mapOneOrMany(value, (v) => ({ ...v, where: unique(v.where as Args), data: update(v.data as Args) }));
-          } else if (isObject(value) && 'data' in value && Object.keys(value).every((k) => k === 'data' || k === 'where')) {
-            out[op] = { ...value, where: filter((value.where ?? {}) as Args), data: update(value.data as Args) };
+            out[op] = mapOneOrMany(value, (v) => ({
+              ...v,
+              where: unique(v.where as Args),
+              data: update(v.data as Args),
+            }));
+          } else if (
+            isObject(value) &&
+            'data' in value &&
+            Object.keys(value).every((k) => k === 'data' || k === 'where')
+          ) {
+            out[op] = {
+              ...value,
+              where: filter((value.where ?? {}) as Args),
+              data: update(value.data as Args),
+            };
           } else {
             if (scoped && !this.sameTenantByConstruction(from, relation)) {
               out[op] = { where: filter({}), data: update(value as Args) };
@@ -409,7 +480,8 @@ export class TenantScoper {
             const v = value as Args;
             out[op] = {
               ...v,
-              ...(v.where !== undefined || (scoped && !this.sameTenantByConstruction(from, relation))
+              ...(v.where !== undefined ||
+              (scoped && !this.sameTenantByConstruction(from, relation))
                 ? { where: filter((v.where ?? {}) as Args) }
                 : {}),
               create: create(v.create as Args),

@@ -13,18 +13,37 @@
  * 3. Its shadow clean-up drops the database before closing the pool ("is being accessed by other
  *    users"). Here the pool closes first.
  * 4. `executeScript` splits a migration on every `;`, breaking functions and `DO` blocks. Here a
- *    migration is sent whole as one simple query, which PostgreSQL also runs atomically.
+ *    migration is sent whole as one simple query, which PostgreSQL also runs atomically, and a
+ *    failure is reported as a driver error so that Prisma shows PostgreSQL's own message.
+ *
+ * And one defect of the schema engine itself: PostgreSQL 18 (the embedded server) lists NOT NULL
+ * constraints in pg_constraint (`contype 'n'`), which its constraint query lets through and then
+ * cannot handle (prisma/prisma#29635); they are filtered out as they are on earlier versions.
  */
 import { randomUUID } from 'node:crypto';
 import { PrismaPg } from '@prisma/adapter-pg';
-import type {
-  SqlDriverAdapter,
-  SqlMigrationAwareDriverAdapterFactory,
+import {
+  DriverAdapterError,
+  type SqlDriverAdapter,
+  type SqlMigrationAwareDriverAdapterFactory,
 } from '@prisma/driver-adapter-utils';
 import pg from 'pg';
 
 const TEXT_OID = 25;
 const CATALOG_ONLY_OIDS = new Set([18, 19]);
+const CONSTRAINT_FILTER = "contype NOT IN ('p', 'u', 'f')";
+
+/** The schema engine's constraint query, with PostgreSQL 18's NOT NULL constraints left out. */
+function withoutNotNullConstraints(query: unknown): unknown {
+  if (typeof query === 'string' && query.includes(CONSTRAINT_FILTER)) {
+    return query.replace(CONSTRAINT_FILTER, "contype NOT IN ('p', 'u', 'f', 'n')");
+  }
+  const text = (query as { text?: unknown } | null)?.text;
+  if (typeof text === 'string' && text.includes(CONSTRAINT_FILTER)) {
+    return { ...(query as object), text: withoutNotNullConstraints(text) };
+  }
+  return query;
+}
 
 function describeCatalogTypesAsText(value: unknown): void {
   for (const result of Array.isArray(value) ? value : [value]) {
@@ -40,6 +59,7 @@ class CatalogSafeClient extends pg.Client {
   // one unchanged and only rewrites the described column types of the result.
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   override query(...args: any[]): any {
+    args[0] = withoutNotNullConstraints(args[0]);
     const last: unknown = args[args.length - 1];
     if (typeof last === 'function') {
       args[args.length - 1] = (error: unknown, value: unknown) => {
@@ -83,7 +103,20 @@ function withWholeScripts(adapter: SqlDriverAdapter, pool: pg.Pool, dispose?: ()
     get(target, property, receiver) {
       if (property === 'executeScript') {
         return async (script: string) => {
-          await pool.query(script);
+          try {
+            await pool.query(script);
+          } catch (error) {
+            const e = error as pg.DatabaseError;
+            throw new DriverAdapterError({
+              kind: 'postgres',
+              code: e.code ?? 'N/A',
+              severity: e.severity ?? 'N/A',
+              message: e.message,
+              detail: e.detail,
+              column: e.column,
+              hint: e.hint,
+            });
+          }
         };
       }
       if (property === 'dispose' && dispose) return dispose;

@@ -6,6 +6,7 @@ import {
   Logger,
 } from '@nestjs/common';
 import { Prisma } from '@prisma/client';
+import { DriverAdapterError } from '@prisma/driver-adapter-utils';
 import { isConnectionFailure } from '../database/database-unreachable.error';
 import { CrossTenantWriteError } from './errors/cross-tenant-write.error';
 import { MissingTenantContextError } from './errors/missing-tenant-context.error';
@@ -51,6 +52,41 @@ const KNOWN: Record<string, [number, string]> = {
   P1017: [503, 'The database is unavailable'],
 };
 
+/** Driver adapter error kinds (what @prisma/adapter-pg reports) and their responses. */
+const DRIVER_KINDS: Record<string, [number, string]> = {
+  UniqueConstraintViolation: KNOWN.P2002,
+  ForeignKeyConstraintViolation: KNOWN.P2003,
+  NullConstraintViolation: KNOWN.P2011,
+  LengthMismatch: KNOWN.P2000,
+  ValueOutOfRange: KNOWN.P2020,
+  TransactionWriteConflict: [409, 'The record was changed concurrently; try again'],
+  DatabaseNotReachable: KNOWN.P1001,
+  ConnectionClosed: KNOWN.P1001,
+  SocketTimeout: KNOWN.P1001,
+  TooManyConnections: KNOWN.P2024,
+  DatabaseDoesNotExist: KNOWN.P1001,
+  DatabaseAccessDenied: KNOWN.P1001,
+  AuthenticationFailed: KNOWN.P1001,
+  TlsConnectionError: KNOWN.P1001,
+};
+
+/** PostgreSQL error codes reported as `kind: 'postgres'`. */
+const POSTGRES_CODES: Record<string, [number, string]> = {
+  // Row-Level Security refusing a row reads as "not found": no existence oracle.
+  '42501': KNOWN.P2025,
+  '22P02': KNOWN.P2023,
+  '22001': KNOWN.P2000,
+  '57014': [503, 'The database took too long to answer'],
+  '57P01': KNOWN.P1001,
+  '53300': KNOWN.P2024,
+};
+
+function fromDriverError(cause: unknown): [number, string] | undefined {
+  const { kind, code } = (cause ?? {}) as { kind?: string; code?: string };
+  if (kind === 'postgres') return code ? POSTGRES_CODES[code] : undefined;
+  return kind ? DRIVER_KINDS[kind] : undefined;
+}
+
 /**
  * Maps Prisma and tenancy errors to HTTP responses in Nest's JSON shape: unique violation → 409,
  * not found → 404, foreign key → 409, invalid input → 400, database down or saturated → 503.
@@ -63,6 +99,7 @@ const KNOWN: Record<string, [number, string]> = {
   Prisma.PrismaClientUnknownRequestError,
   Prisma.PrismaClientInitializationError,
   Prisma.PrismaClientRustPanicError,
+  DriverAdapterError,
   TenancyError,
 )
 export class PrismaExceptionFilter implements ExceptionFilter {
@@ -82,9 +119,14 @@ export class PrismaExceptionFilter implements ExceptionFilter {
     if (exception instanceof Prisma.PrismaClientKnownRequestError) {
       const known = KNOWN[exception.code];
       if (known) return { statusCode: known[0], message: known[1] };
-      // Row-Level Security refusing a write reads as "not found": no existence oracle.
-      if (/row-level security/i.test(exception.message))
-        return { statusCode: 404, message: 'Not found' };
+      const driver = fromDriverError(
+        (exception.meta?.driverAdapterError as { cause?: unknown } | undefined)?.cause,
+      );
+      if (driver) return { statusCode: driver[0], message: driver[1] };
+    }
+    if (exception instanceof DriverAdapterError) {
+      const driver = fromDriverError(exception.cause);
+      if (driver) return { statusCode: driver[0], message: driver[1] };
     }
     if (exception instanceof Prisma.PrismaClientValidationError) {
       return { statusCode: 400, message: 'The request could not be turned into a valid query' };

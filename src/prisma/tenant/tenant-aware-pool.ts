@@ -101,6 +101,12 @@ export class TenantAwarePool extends pg.Pool {
   ): Promise<pg.QueryResult> {
     const client = await super.connect();
     let failure: unknown;
+    // A checked-out client reports a dying connection as an 'error' event; without a listener
+    // Node would crash the process. The query itself fails with the same error.
+    const onError = (error: Error) => {
+      failure ??= error;
+    };
+    client.on('error', onError);
     try {
       return await new Promise<pg.QueryResult>((resolve, reject) => {
         void client.query(
@@ -113,6 +119,7 @@ export class TenantAwarePool extends pg.Pool {
       failure = error;
       throw error;
     } finally {
+      client.removeListener('error', onError);
       client.release(
         failure !== undefined && breaksConnection(failure) ? (failure as Error) : undefined,
       );

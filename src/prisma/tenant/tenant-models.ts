@@ -1,4 +1,5 @@
 import { Prisma } from '@prisma/client';
+import { parseRelationShapes, readGeneratedSchema, type RelationShape } from './schema-relations';
 
 /** A relation field of a model, as the scoper needs it. */
 export interface RelationInfo {
@@ -49,6 +50,8 @@ export function buildTenantModelMap(
     tenantOwned?: readonly string[];
     rootModel?: string | null;
     models?: readonly DmmfModel[];
+    /** Text of the schema the client was generated from. Default: the generated client's copy. */
+    schema?: string;
   } = {},
 ): TenantModelMap {
   const tenantField = options.tenantField ?? 'workspaceId';
@@ -76,6 +79,7 @@ export function buildTenantModelMap(
     }
   }
 
+  const shapes = relationShapes(dmmfModels, options.schema);
   const models = new Map<string, ModelInfo>();
   for (const model of dmmfModels) {
     const relations = new Map<string, RelationInfo>();
@@ -88,11 +92,12 @@ export function buildTenantModelMap(
             f.relationName === field.relationName &&
             !(f.name === field.name && field.type === model.name),
         );
+      const own = shapes(model.name, field);
       relations.set(field.name, {
         target: field.type,
-        isList: field.isList,
-        ownForeignKeys: field.relationFromFields ?? [],
-        targetForeignKeys: opposite?.relationFromFields ?? [],
+        isList: own.isList,
+        ownForeignKeys: own.fromFields,
+        targetForeignKeys: opposite ? shapes(field.type, opposite).fromFields : [],
       });
     }
     models.set(model.name, {
@@ -109,4 +114,37 @@ export function buildTenantModelMap(
   }
 
   return { tenantField, rootModel, models, tenantOwned: [...owned] };
+}
+
+type DmmfField = DmmfModel['fields'][number];
+
+/**
+ * A lookup of each relation field's shape: from the DMMF when it has them (a full DMMF, e.g. in
+ * tests), else from the generated schema's text (Prisma 6.19's runtime data model lacks them).
+ *
+ * @throws Error when a relation field of the data model is not found in the schema text, which
+ *   means the schema and the generated client disagree (run `prisma generate`).
+ */
+function relationShapes(
+  models: readonly DmmfModel[],
+  schema: string | undefined,
+): (model: string, field: DmmfField) => RelationShape {
+  let parsed: Map<string, RelationShape> | undefined;
+  return (model, field) => {
+    if (typeof field.isList === 'boolean' && Array.isArray(field.relationFromFields)) {
+      return { isList: field.isList, fromFields: [...field.relationFromFields] };
+    }
+    parsed ??= parseRelationShapes(
+      schema ?? readGeneratedSchema(),
+      new Set(models.map((m) => m.name)),
+    );
+    const shape = parsed.get(`${model}.${field.name}`);
+    if (!shape) {
+      throw new Error(
+        `The relation ${model}.${field.name} is not in the generated client's schema.prisma; ` +
+          `run \`prisma generate\` so that the client and the schema agree.`,
+      );
+    }
+    return shape;
+  };
 }

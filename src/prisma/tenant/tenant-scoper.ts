@@ -1,3 +1,4 @@
+import { Prisma } from '@prisma/client';
 import { CrossTenantWriteError } from '../errors/cross-tenant-write.error';
 import { UnscopableQueryError } from '../errors/unscopable-query.error';
 import type { ModelInfo, RelationInfo, TenantModelMap } from './tenant-models';
@@ -28,8 +29,16 @@ export const SCOPED_OPERATIONS = new Set([
   'delete',
 ]);
 
+/** A plain argument object (not an array, not `Prisma.skip`, which means "leave this out"). */
 function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
+  return (
+    typeof value === 'object' && value !== null && !Array.isArray(value) && value !== Prisma.skip
+  );
+}
+
+/** Tenant ids are UUIDs: compare them case-insensitively. */
+function sameId(a: unknown, b: string): boolean {
+  return typeof a === 'string' && a.toLowerCase() === b.toLowerCase();
 }
 
 function asArray(value: unknown): unknown[] {
@@ -81,6 +90,8 @@ export class TenantScoper {
     const info = this.info(model);
     const input: Args = { ...(args ?? {}) };
     const scoped = info.tenantField !== undefined;
+    // Every operation on a tenant-scoped model needs a tenant, even one that would touch no row.
+    if (scoped) tenant();
     if (scoped && !SCOPED_OPERATIONS.has(operation)) {
       throw new UnscopableQueryError(
         model,
@@ -110,7 +121,8 @@ export class TenantScoper {
     if (operation === 'updateMany' || operation === 'updateManyAndReturn') {
       input.data = this.data(info, input.data, 'update', tenant);
     }
-    if (input.cursor !== undefined) input.cursor = this.unique(info, input.cursor, tenant, scoped);
+    if (isObject(input.cursor)) input.cursor = this.cursor(info, input.cursor, tenant);
+    if (input.orderBy !== undefined) this.orderBy(info, input.orderBy);
     this.selection(info, input, tenant);
     return input;
   }
@@ -141,6 +153,34 @@ export class TenantScoper {
     return { ...scoped, AND: [...asArray(scoped.AND), this.tenantFilter(info, tenant)] };
   }
 
+  /** A cursor takes plain unique fields only (no AND): the tenant goes in as one of them. */
+  private cursor(info: ModelInfo, cursor: Args, tenant: () => string): Args {
+    return info.tenantField === undefined ? cursor : { ...cursor, [info.tenantField]: tenant() };
+  }
+
+  /**
+   * Ordering by a relation (its fields or its `_count`) cannot be filtered by tenant; it is only
+   * allowed where the related rows are in the same tenant by construction.
+   */
+  private orderBy(info: ModelInfo, orderBy: unknown): void {
+    for (const entry of asArray(orderBy)) {
+      if (!isObject(entry)) continue;
+      for (const [key, value] of Object.entries(entry)) {
+        const relation = info.relations.get(key);
+        if (!relation || !isObject(value)) continue;
+        if (this.isScoped(relation.target) && !this.sameTenantByConstruction(info, relation)) {
+          throw new UnscopableQueryError(
+            info.name,
+            `orderBy.${key}`,
+            `ordering by the tenant-scoped relation ${relation.target} from here would rank by ` +
+              `other workspaces' rows too`,
+          );
+        }
+        if (!relation.isList) this.orderBy(this.info(relation.target), value);
+      }
+    }
+  }
+
   /** Scopes the relation filters inside a where object (not the top-level tenant condition). */
   private where(info: ModelInfo, where: Where, tenant: () => string): Where {
     const out: Where = {};
@@ -165,9 +205,9 @@ export class TenantScoper {
     const inner = (w: unknown) => this.filter(target, w, tenant, scoped);
     if (relation.isList) {
       const out: Where = { ...value };
-      if ('some' in value) out.some = inner(value.some);
-      if ('none' in value) out.none = inner(value.none);
-      if ('every' in value) {
+      if ('some' in value && value.some !== Prisma.skip) out.some = inner(value.some);
+      if ('none' in value && value.none !== Prisma.skip) out.none = inner(value.none);
+      if ('every' in value && value.every !== Prisma.skip) {
         const condition = isObject(value.every) ? this.where(target, value.every, tenant) : {};
         // "every related row of this tenant matches": rows of other tenants do not count.
         out.every = scoped
@@ -219,7 +259,7 @@ export class TenantScoper {
     value: unknown,
     tenant: () => string,
   ): unknown {
-    if (value === false || value === undefined) return value;
+    if (value === false || value === undefined || value === Prisma.skip) return value;
     const target = this.info(relation.target);
     const scoped = target.tenantField !== undefined;
     const nested: Args = isObject(value) ? { ...value } : {};
@@ -227,8 +267,7 @@ export class TenantScoper {
       if (scoped || nested.where !== undefined) {
         nested.where = this.filter(target, nested.where, tenant, scoped);
       }
-      if (nested.cursor !== undefined)
-        nested.cursor = this.unique(target, nested.cursor, tenant, scoped);
+      if (isObject(nested.cursor)) nested.cursor = this.cursor(target, nested.cursor, tenant);
     } else if (scoped && !this.sameTenantByConstruction(from, relation)) {
       throw new UnscopableQueryError(
         from.name,
@@ -242,6 +281,7 @@ export class TenantScoper {
   }
 
   private count(info: ModelInfo, value: unknown, tenant: () => string): unknown {
+    if (value === Prisma.skip) return value;
     const lists = [...info.relations.entries()].filter(([, r]) => r.isList);
     const scopedLists = lists.filter(([, r]) => this.isScoped(r.target));
     if (value === true) {
@@ -261,7 +301,7 @@ export class TenantScoper {
     const select: Args = {};
     for (const [name, v] of Object.entries(value.select)) {
       const relation = info.relations.get(name);
-      if (!relation || v === false) {
+      if (!relation || v === false || v === Prisma.skip) {
         select[name] = v;
         continue;
       }
@@ -311,7 +351,7 @@ export class TenantScoper {
     if (field === undefined) return out;
     const t = tenant();
     if (info.isRoot) {
-      if (out.id !== undefined && out.id !== t) {
+      if (out.id !== undefined && !sameId(out.id, t)) {
         throw new CrossTenantWriteError(
           info.name,
           'a workspace can only be created with the current tenant id',
@@ -342,7 +382,7 @@ export class TenantScoper {
     for (const [key, value] of Object.entries(data)) {
       if (info.tenantField !== undefined && key === info.tenantField && value !== undefined) {
         const given = isObject(value) && 'set' in value ? value.set : value;
-        if (given !== tenant()) {
+        if (!sameId(given, tenant())) {
           throw new CrossTenantWriteError(
             info.name,
             mode === 'create'
@@ -360,7 +400,7 @@ export class TenantScoper {
           Object.keys(value).length === 1 &&
           isObject(connect) &&
           Object.keys(connect).length === 1 &&
-          connect.id === tenant();
+          sameId(connect.id, tenant());
         if (!ok) {
           throw new CrossTenantWriteError(
             info.name,

@@ -1,0 +1,237 @@
+/**
+ * The `npm run db:*` commands: validate the environment, resolve the database (the one in
+ * DATABASE_URL / DIRECT_URL, or the embedded PostgreSQL when they are unset) and run the Prisma CLI
+ * against it.
+ *
+ *   tsx scripts/db.ts <command> [extra Prisma arguments]
+ *
+ * The embedded PostgreSQL keeps running only while the command runs, unless it was already running.
+ */
+import { delimiter, resolve } from 'node:path';
+import { createInterface } from 'node:readline/promises';
+import pg from 'pg';
+import { loadDotEnv, readEnvironment } from '../src/config/environment';
+import { InvalidEnvironmentError } from '../src/config/invalid-environment.error';
+import {
+  prepareDatabase,
+  runPrisma,
+  setEmbeddedRolePasswords,
+  type PreparedDatabase,
+} from '../src/database/database-bootstrap';
+import { DatabaseUnreachableError } from '../src/database/database-unreachable.error';
+import { MigrationFailedError } from '../src/database/migration-failed.error';
+import { PROJECT_ROOT } from '../src/database/project-root';
+
+interface DbCommand {
+  /** One line for the usage text. */
+  summary: string;
+  /** The Prisma CLI arguments, given the extra arguments passed to the command. */
+  prismaArgs(extra: string[]): string[];
+  /**
+   * Embedded PostgreSQL only: apply pending migrations before running. Off for the commands that
+   * manage migrations themselves or report on them.
+   */
+  migrateFirst: boolean;
+  /** Embedded PostgreSQL only: give the runtime roles their local passwords afterwards. */
+  refreshesRoles?: boolean;
+  /** Ask before running (unless --force or CI), since it destroys data. */
+  destructive?: boolean;
+  /** Explains Prisma's exit code in one line, when it has a meaning of its own. */
+  report?(code: number): string | undefined;
+}
+
+const FORCE_FLAGS = new Set(['--force', '-f']);
+/** Exit code of a process stopped by Ctrl+C (128 + SIGINT). */
+const INTERRUPTED = 130;
+
+const COMMANDS: Record<string, DbCommand> = {
+  migrate: {
+    summary: 'create a migration from schema changes and apply it (prisma migrate dev)',
+    prismaArgs: (extra) => ['migrate', 'dev', ...extra],
+    migrateFirst: false,
+    refreshesRoles: true,
+  },
+  deploy: {
+    summary: 'apply pending migrations (prisma migrate deploy)',
+    prismaArgs: (extra) => ['migrate', 'deploy', ...extra],
+    migrateFirst: false,
+    refreshesRoles: true,
+  },
+  status: {
+    summary: 'show which migrations are applied (prisma migrate status)',
+    prismaArgs: (extra) => ['migrate', 'status', ...extra],
+    migrateFirst: false,
+  },
+  studio: {
+    summary: 'browse the data (prisma studio)',
+    prismaArgs: (extra) => ['studio', ...extra],
+    migrateFirst: true,
+  },
+  push: {
+    summary: 'push the schema without a migration, for prototyping (prisma db push)',
+    prismaArgs: (extra) => ['db', 'push', ...extra],
+    migrateFirst: false,
+    refreshesRoles: true,
+  },
+  reset: {
+    summary: 'drop all data, re-apply every migration and seed (prisma migrate reset)',
+    prismaArgs: (extra) => [
+      'migrate',
+      'reset',
+      '--force',
+      ...extra.filter((a) => !FORCE_FLAGS.has(a)),
+    ],
+    migrateFirst: false,
+    refreshesRoles: true,
+    destructive: true,
+  },
+  seed: {
+    summary: 'insert the demo data and print bearer tokens (prisma/seed.ts)',
+    prismaArgs: (extra) => ['db', 'seed', ...(extra.length > 0 ? ['--', ...extra] : [])],
+    migrateFirst: true,
+  },
+  drift: {
+    summary: 'check that the migrations produce exactly schema.prisma (exit code 2 = drift)',
+    prismaArgs: () => [
+      'migrate',
+      'diff',
+      '--from-migrations',
+      'prisma/migrations',
+      '--to-schema-datamodel',
+      'prisma/schema.prisma',
+      '--exit-code',
+    ],
+    migrateFirst: false,
+    report: (code) =>
+      code === 0
+        ? 'No drift: the migrations produce exactly prisma/schema.prisma.'
+        : code === 2
+          ? 'Drift: prisma/schema.prisma differs from what the migrations produce (the difference ' +
+            'is above). Create a migration for it with: npm run db:migrate -- --name <change>'
+          : undefined,
+  },
+};
+
+/** Errors whose message already says what to fix: printed alone, without a stack. */
+const EXPLAINED_ERRORS = [InvalidEnvironmentError, DatabaseUnreachableError, MigrationFailedError];
+
+function usage(): string {
+  const width = Math.max(...Object.keys(COMMANDS).map((name) => name.length));
+  const lines = Object.entries(COMMANDS).map(
+    ([name, command]) => `  ${name.padEnd(width)}  ${command.summary}`,
+  );
+  return `Usage: tsx scripts/db.ts <command> [extra Prisma arguments]\n\nCommands:\n${lines.join('\n')}`;
+}
+
+function describeDatabase(url: string): string {
+  const parsed = new URL(url);
+  return `${parsed.hostname}:${parsed.port || '5432'}${parsed.pathname}`;
+}
+
+/** Resolves to true when the user confirmed; false when they declined or could not be asked. */
+async function confirmDestruction(url: string): Promise<boolean> {
+  const target = describeDatabase(url);
+  if (!process.stdin.isTTY) {
+    console.error(
+      `Refusing to reset ${target} without confirmation: there is no terminal to ask on. ` +
+        `Pass --force (npm run db:reset -- --force) to destroy all its data anyway.`,
+    );
+    return false;
+  }
+  console.warn(`WARNING: this destroys ALL data in ${target} and re-applies every migration.`);
+  const prompt = createInterface({ input: process.stdin, output: process.stdout });
+  try {
+    const answer = await prompt.question('Continue? [y/N] ');
+    return ['y', 'yes'].includes(answer.trim().toLowerCase());
+  } finally {
+    prompt.close();
+  }
+}
+
+/** `db push` creates no roles: only set their passwords when a migration has created them. */
+async function runtimeRolesExist(directUrl: string): Promise<boolean> {
+  const client = new pg.Client({ connectionString: directUrl });
+  await client.connect();
+  try {
+    const { rowCount } = await client.query(
+      "SELECT 1 FROM pg_roles WHERE rolname IN ('app_runtime', 'app_admin')",
+    );
+    return rowCount === 2;
+  } finally {
+    await client.end();
+  }
+}
+
+async function run(name: string, command: DbCommand, extra: string[]): Promise<number> {
+  loadDotEnv(PROJECT_ROOT);
+  const env = readEnvironment();
+  // `prisma db seed` and the seed step of `migrate reset` run `tsx` by name.
+  process.env.PATH = `${resolve(PROJECT_ROOT, 'node_modules/.bin')}${delimiter}${process.env.PATH ?? ''}`;
+
+  const database: PreparedDatabase = await prepareDatabase(env, { migrate: command.migrateFirst });
+  try {
+    const forced = extra.some((arg) => FORCE_FLAGS.has(arg)) || Boolean(process.env.CI);
+    if (command.destructive && !forced && !(await confirmDestruction(database.directUrl))) {
+      console.error(`Aborted: nothing was changed.`);
+      return 1;
+    }
+
+    // Studio runs until Ctrl+C, which reaches Prisma too; stay alive to stop the embedded server.
+    const ignoreInterrupt = () => undefined;
+    process.on('SIGINT', ignoreInterrupt);
+    let code: number;
+    try {
+      ({ code } = await runPrisma(command.prismaArgs(extra), database, 'inherit'));
+    } finally {
+      process.off('SIGINT', ignoreInterrupt);
+    }
+
+    const explanation = command.report?.(code);
+    if (explanation && code === 0) console.log(explanation);
+    else if (explanation) console.error(explanation);
+    else if (code !== 0 && code !== INTERRUPTED) {
+      console.error(`db:${name}: Prisma exited with code ${code}.`);
+    }
+    if (
+      code === 0 &&
+      database.embedded &&
+      command.refreshesRoles &&
+      (await runtimeRolesExist(database.directUrl))
+    ) {
+      await setEmbeddedRolePasswords(database.directUrl);
+    }
+    return code;
+  } finally {
+    await database.stop();
+  }
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...extra] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    console.log(usage());
+    return name === undefined ? 1 : 0;
+  }
+  const command = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
+  if (!command) {
+    console.error(`Unknown command "${name}".\n\n${usage()}`);
+    return 1;
+  }
+  try {
+    return await run(name, command, extra);
+  } catch (error) {
+    if (EXPLAINED_ERRORS.some((type) => error instanceof type)) {
+      console.error((error as Error).message);
+      return 1;
+    }
+    throw error;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  },
+);

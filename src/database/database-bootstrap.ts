@@ -125,7 +125,12 @@ export async function applyMigrations(directUrl: string): Promise<void> {
   if (code !== 0) {
     const meaningful = output
       .split('\n')
-      .filter((line) => !/Unknown user config|Loaded Prisma config|Prisma schema loaded|Prisma config detected|^Datasource|driver adapter|url.*ignored|^\s*$/i.test(line))
+      .filter(
+        (line) =>
+          !/Unknown user config|Loaded Prisma config|Prisma schema loaded|Prisma config detected|^Datasource|driver adapter|url.*ignored|^\s*$/i.test(
+            line,
+          ),
+      )
       .join('\n');
     throw new MigrationFailedError(meaningful);
   }

@@ -42,19 +42,46 @@ const REASONS: Record<string, string> = {
   '57P03': 'the server is starting up or shutting down',
 };
 
+/** Reasons for the connection failure kinds of @prisma/adapter-pg (wrapped by Prisma as P2010). */
+const DRIVER_KINDS: Record<string, string> = {
+  DatabaseNotReachable: REASONS.ECONNREFUSED,
+  ConnectionClosed: 'the server closed the connection',
+  SocketTimeout: REASONS.ETIMEDOUT,
+  AuthenticationFailed: REASONS['28P01'],
+  DatabaseDoesNotExist: REASONS['3D000'],
+  DatabaseAccessDenied: 'access to the database was denied',
+  TooManyConnections: 'the server has too many connections',
+  TlsConnectionError: 'the TLS connection failed',
+};
+
+function driverKind(error: unknown): string | undefined {
+  const meta = (error as { meta?: { driverAdapterError?: { cause?: { kind?: unknown } } } })?.meta;
+  const cause = meta?.driverAdapterError?.cause ?? (error as { cause?: { kind?: unknown } })?.cause;
+  return typeof cause?.kind === 'string' ? cause.kind : undefined;
+}
+
 /** A short, human reason for a connection failure, without a stack. */
 export function connectionFailureReason(error: unknown): string {
   const code = (error as { code?: unknown } | undefined)?.code;
   if (typeof code === 'string' && REASONS[code]) return REASONS[code];
+  const kind = driverKind(error);
+  if (kind && DRIVER_KINDS[kind]) return DRIVER_KINDS[kind];
   const message = error instanceof Error ? error.message : String(error);
   if (/timeout/i.test(message)) return 'connection timed out';
-  return message.split('\n')[0] || 'unknown error';
+  return (
+    message
+      .split('\n')
+      .map((line) => line.trim())
+      .find(Boolean) ?? 'unknown error'
+  );
 }
 
 /** True when an error from node-postgres or Prisma means "could not connect", not "bad query". */
 export function isConnectionFailure(error: unknown): boolean {
   const code = (error as { code?: unknown } | undefined)?.code;
   if (typeof code === 'string' && code in REASONS) return true;
+  const kind = driverKind(error);
+  if (kind && kind in DRIVER_KINDS) return true;
   const message = error instanceof Error ? error.message : String(error);
   return /ECONNREFUSED|ENOTFOUND|ETIMEDOUT|ECONNRESET|EHOSTUNREACH|EAI_AGAIN|timeout exceeded when trying to connect|Connection terminated|DatabaseNotReachable|Can't reach database server/i.test(
     message,

@@ -18,13 +18,14 @@ interface ErrorBody {
   error: string;
 }
 
+// Same key order as Nest's own HttpException bodies: { message, error, statusCode }.
 const body = (statusCode: number, message: string): ErrorBody => ({
-  statusCode,
   message,
   error: HttpStatus[statusCode]
     .split('_')
     .map((w) => w[0] + w.slice(1).toLowerCase())
     .join(' '),
+  statusCode,
 });
 
 /** Prisma error codes that mean "the client sent something the database refused". */

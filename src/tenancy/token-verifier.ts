@@ -50,7 +50,7 @@ export class TokenVerifier {
    * @throws UnauthorizedException (401) for a missing, malformed, expired or badly signed token.
    */
   verify(authorization: string | undefined): VerifiedClaims {
-    const match = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*)$/.exec(
+    const match = /^Bearer +([A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*)$/i.exec(
       authorization?.trim() ?? '',
     );
     if (!match)

@@ -32,11 +32,10 @@ export class WorkspacesService {
    */
   async create(name: string): Promise<WorkspaceView & { role: 'OWNER' }> {
     const userId = tenantContext.getUserId() as string;
-    await this.prisma.user.upsert({
-      where: { id: userId },
-      create: { id: userId, email: `${userId}@users.invalid` },
-      update: {},
-      select: { id: true },
+    // INSERT ... ON CONFLICT DO NOTHING: atomic when the same new user's first requests race.
+    await this.prisma.user.createMany({
+      data: [{ id: userId, email: `${userId}@users.invalid` }],
+      skipDuplicates: true,
     });
     const id = randomUUID();
     const workspace = await runInTenant(id, () =>

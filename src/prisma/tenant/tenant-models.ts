@@ -1,4 +1,5 @@
 import { Prisma } from '@prisma/client';
+import { InvalidPrismaModuleOptionsError } from '../prisma-options';
 import { parseRelationShapes, readGeneratedSchema, type RelationShape } from './schema-relations';
 
 /** A relation field of a model, as the scoper needs it. */
@@ -62,21 +63,37 @@ export function buildTenantModelMap(
       ? undefined
       : (options.rootModel ?? (byName.has('Workspace') ? 'Workspace' : undefined));
   if (rootModel !== undefined && !byName.has(rootModel)) {
-    throw new Error(`Tenant root model "${rootModel}" is not in the Prisma schema.`);
+    throw new InvalidPrismaModuleOptionsError(
+      `tenantRootModel "${rootModel}" is not a model of the Prisma schema; name the model whose id ` +
+        `is the tenant id, or pass null when there is none.`,
+    );
   }
 
-  const owned = new Set(
-    options.tenantOwned ??
-      dmmfModels
-        .filter((m) => m.fields.some((f) => f.name === tenantField && f.kind === 'scalar'))
-        .map((m) => m.name),
-  );
+  const derived = dmmfModels
+    .filter((m) => m.fields.some((f) => f.name === tenantField && f.kind === 'scalar'))
+    .map((m) => m.name);
+  const owned = new Set(options.tenantOwned ?? derived);
   for (const name of owned) {
     const model = byName.get(name);
-    if (!model) throw new Error(`Tenant-owned model "${name}" is not in the Prisma schema.`);
-    if (!model.fields.some((f) => f.name === tenantField && f.kind === 'scalar')) {
-      throw new Error(`Tenant-owned model "${name}" has no scalar field "${tenantField}".`);
+    if (!model) {
+      throw new InvalidPrismaModuleOptionsError(
+        `tenantModels names "${name}", which is not a model of the Prisma schema.`,
+      );
     }
+    if (!model.fields.some((f) => f.name === tenantField && f.kind === 'scalar')) {
+      throw new InvalidPrismaModuleOptionsError(
+        `tenantModels names "${name}", which has no scalar field "${tenantField}" (the tenantField).`,
+      );
+    }
+  }
+  // An explicit list is an assertion about the schema: a model with the tenant column left out of
+  // it would be neither scoped by the client nor checked at start-up.
+  const missing = derived.filter((name) => !owned.has(name));
+  if (missing.length > 0) {
+    throw new InvalidPrismaModuleOptionsError(
+      `tenantModels leaves out ${missing.join(', ')}, which have the tenant field "${tenantField}". ` +
+        `Add them to tenantModels (or leave the option out to derive the list from the schema).`,
+    );
   }
 
   const shapes = relationShapes(dmmfModels, options.schema);

@@ -233,6 +233,13 @@ export class TenantScoper {
     );
   }
 
+  /** True when the relation's foreign key includes the tenant column (a composite tenant key). */
+  private carriesTenant(relation: RelationInfo): boolean {
+    return [...relation.ownForeignKeys, ...relation.targetForeignKeys].includes(
+      this.map.tenantField,
+    );
+  }
+
   /** Scopes `select`, `include` and `_count` of `args` (in place) for a query on `info`. */
   private selection(info: ModelInfo, args: Args, tenant: () => string): void {
     for (const key of ['select', 'include'] as const) {
@@ -432,6 +439,18 @@ export class TenantScoper {
     const update = (d: Args) => this.data(target, d, 'update', tenant);
     const out: Args = {};
     for (const [op, value] of Object.entries(ops)) {
+      if ((op === 'disconnect' || op === 'set') && this.carriesTenant(relation)) {
+        const keys = [...relation.ownForeignKeys, ...relation.targetForeignKeys].filter(
+          (k) => k !== this.map.tenantField,
+        );
+        throw new UnscopableQueryError(
+          from.name,
+          `${field}.${op}`,
+          `Prisma would set every field of the composite foreign key to NULL, ${this.map.tenantField} ` +
+            `included; set ${keys.join(', ')} to null on the ${relation.ownForeignKeys.length > 0 ? from.name : target.name} ` +
+            `row instead (e.g. { ${keys[0] ?? 'xId'}: null })`,
+        );
+      }
       switch (op) {
         case 'create':
           out[op] = mapOneOrMany(value, create);

@@ -39,7 +39,7 @@ async function bootstrap(): Promise<void> {
     logger.warn('JWT_SECRET is not set: using the public development secret (never in production)');
   }
 
-  const app = await NestFactory.create(AppModule, { abortOnError: false });
+  const app = await NestFactory.create(AppModule.forRoot(), { abortOnError: false });
   app.enableShutdownHooks();
   const stopDatabase = async () => database.stop();
   process.once('beforeExit', () => void stopDatabase());

@@ -1,4 +1,4 @@
-import { type ArgumentsHost, Logger } from '@nestjs/common';
+import { type ArgumentsHost, type HttpServer, Logger, NotFoundException } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { Prisma } from '@prisma/client';
 import { DriverAdapterError } from '@prisma/driver-adapter-utils';
@@ -321,21 +321,37 @@ describe('PrismaExceptionFilter', () => {
     );
   });
 
-  it('catches the Prisma error classes and the tenancy errors', () => {
-    const caught = Reflect.getMetadata(
-      '__filterCatchExceptions__',
-      PrismaExceptionFilter,
-    ) as unknown[];
+  it('catches every exception; what is not a database or tenancy error goes to Nest', () => {
+    expect(Reflect.getMetadata('__filterCatchExceptions__', PrismaExceptionFilter)).toEqual([]);
+    const reply = jest.fn();
+    const nest = new PrismaExceptionFilter({
+      reply,
+      isHeadersSent: () => false,
+      end: jest.fn(),
+    } as unknown as HttpServer);
+    const host = {
+      getArgByIndex: () => ({}),
+      switchToHttp: () => ({ getResponse: () => ({}), getRequest: () => ({}) }),
+    } as unknown as ArgumentsHost;
 
-    expect(caught).toEqual(
-      expect.arrayContaining([
-        Prisma.PrismaClientKnownRequestError,
-        Prisma.PrismaClientValidationError,
-        Prisma.PrismaClientUnknownRequestError,
-        Prisma.PrismaClientInitializationError,
-        Prisma.PrismaClientRustPanicError,
-        TenancyError,
-      ]),
-    );
+    nest.catch(new NotFoundException('Not found'), host);
+    nest.catch(new Error(`a bug with ${SECRET_UUID}`), host);
+
+    expect(reply.mock.calls.map(([, sent, status]: unknown[]) => [status, sent])).toEqual([
+      [404, { message: 'Not found', error: 'Not Found', statusCode: 404 }],
+      [500, { statusCode: 500, message: 'Internal server error' }],
+    ]);
   });
+
+  it.each(['Connection terminated unexpectedly', 'timeout exceeded when trying to connect'])(
+    'maps a plain node-postgres "%s" to 503',
+    (message) => {
+      const { status, body: sent } = respond(new Error(message));
+
+      expect({ status, sent }).toEqual({
+        status: 503,
+        sent: body(503, 'The database is unavailable', 'Service Unavailable'),
+      });
+    },
+  );
 });

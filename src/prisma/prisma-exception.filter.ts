@@ -1,10 +1,5 @@
-import {
-  type ArgumentsHost,
-  Catch,
-  type ExceptionFilter,
-  HttpStatus,
-  Logger,
-} from '@nestjs/common';
+import { type ArgumentsHost, Catch, HttpException, HttpStatus, Logger } from '@nestjs/common';
+import { BaseExceptionFilter } from '@nestjs/core';
 import { Prisma } from '@prisma/client';
 import { DriverAdapterError } from '@prisma/driver-adapter-utils';
 import { isConnectionFailure } from '../database/database-unreachable.error';
@@ -79,6 +74,11 @@ const POSTGRES_CODES: Record<string, [number, string]> = {
   '22001': KNOWN.P2000,
   '57014': [503, 'The database took too long to answer'],
   '57P01': KNOWN.P1001,
+  '57P03': KNOWN.P1001,
+  '08006': KNOWN.P1001,
+  // NUL characters and invalid byte sequences: text PostgreSQL cannot store.
+  '22021': [400, 'The text contains characters that cannot be stored'],
+  '54001': [400, 'The input is nested too deeply'],
   '53300': KNOWN.P2024,
 };
 
@@ -94,7 +94,7 @@ function fromDriverError(cause: unknown): [number, string] | undefined {
  * The response never carries SQL, a stack, a constraint name or another workspace's identifiers;
  * the details go to the server log.
  */
-@Catch(
+const PRISMA_ERRORS = [
   Prisma.PrismaClientKnownRequestError,
   Prisma.PrismaClientValidationError,
   Prisma.PrismaClientUnknownRequestError,
@@ -102,13 +102,31 @@ function fromDriverError(cause: unknown): [number, string] | undefined {
   Prisma.PrismaClientRustPanicError,
   DriverAdapterError,
   TenancyError,
-)
-export class PrismaExceptionFilter implements ExceptionFilter {
+];
+
+/**
+ * Register it globally through DI (`{ provide: APP_FILTER, useClass: PrismaExceptionFilter }`) so
+ * that Nest's default handling, which it delegates to for everything else, is wired.
+ */
+@Catch()
+export class PrismaExceptionFilter extends BaseExceptionFilter {
   private readonly logger = new Logger('PrismaExceptionFilter');
 
-  catch(exception: Error, host: ArgumentsHost): void {
-    const { statusCode, message } = this.toResponse(exception);
-    if (statusCode >= 500) this.logger.error(`${exception.name}: ${exception.message}`);
+  override catch(exception: unknown, host: ArgumentsHost): void {
+    // node-postgres errors such as "Connection terminated unexpectedly" or a pool wait timeout
+    // reach here unwrapped (plain Error): they mean "database unavailable", not a server bug.
+    const ours =
+      PRISMA_ERRORS.some((type) => exception instanceof type) ||
+      (exception instanceof Error &&
+        !(exception instanceof HttpException) &&
+        isConnectionFailure(exception));
+    if (!ours) {
+      super.catch(exception, host);
+      return;
+    }
+    const error = exception as Error;
+    const { statusCode, message } = this.toResponse(error);
+    if (statusCode >= 500) this.logger.error(`${error.name}: ${error.message}`);
     const response = host.switchToHttp().getResponse<{
       status(code: number): { json(body: unknown): void };
     }>();
@@ -128,6 +146,12 @@ export class PrismaExceptionFilter implements ExceptionFilter {
     if (exception instanceof DriverAdapterError) {
       const driver = fromDriverError(exception.cause);
       if (driver) return { statusCode: driver[0], message: driver[1] };
+    }
+    if (
+      exception instanceof Prisma.PrismaClientUnknownRequestError &&
+      /lone (leading|trailing) surrogate/.test(exception.message)
+    ) {
+      return { statusCode: 400, message: 'The text contains characters that cannot be stored' };
     }
     if (exception instanceof Prisma.PrismaClientValidationError) {
       return { statusCode: 400, message: 'The request could not be turned into a valid query' };

@@ -12,13 +12,13 @@
  *   return prisma.approvalItem.findMany(); // this workspace's items only
  * });
  */
-import { PrismaPg } from '@prisma/adapter-pg';
 import { Prisma, type PrismaClient } from '@prisma/client';
 import type pg from 'pg';
 import { guardBatchesByTenant } from './tenant/tenant-batch-guard';
 import { tenantContext } from './tenant/tenant-context';
 import { buildTenantModelMap, type TenantModelMap } from './tenant/tenant-models';
 import { TenantScoper } from './tenant/tenant-scoper';
+import { TenantAdapterFactory } from './tenant/tenant-adapter';
 import { TenantAwarePool } from './tenant/tenant-aware-pool';
 
 export { isUuid, runInTenant, tenantContext, type TenantStore } from './tenant/tenant-context';
@@ -74,12 +74,12 @@ export function poolConfigFor(url: string, options: TenantPoolOptions = {}): pg.
  * The driver adapter of the tenant client: `@prisma/adapter-pg` over a pool that applies the
  * current tenant's transaction-local setting to every query, at no extra round trip.
  */
-export function createTenantAdapter(url: string, options: TenantPoolOptions = {}): PrismaPg {
-  return new PrismaPg(
+export function createTenantAdapter(
+  url: string,
+  options: TenantPoolOptions = {},
+): TenantAdapterFactory {
+  return new TenantAdapterFactory(
     new TenantAwarePool(poolConfigFor(url, options), () => tenantContext.getTenantId()),
-    {
-      disposeExternalPool: true,
-    },
   );
 }
 

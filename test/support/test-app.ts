@@ -6,16 +6,19 @@ import { randomUUID } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import request from 'supertest';
 import { AppModule } from '../../src/app.module';
+import type { PrismaModuleOptions } from '../../src/prisma';
 
 /** The HS256 secret the e2e apps verify tokens with. */
 export const TEST_JWT_SECRET = 'e2e-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz';
 
 /**
  * Builds and starts the demo app against this run's test database (the global setup set
- * DATABASE_URL / SYSTEM_DATABASE_URL), exactly as main.ts wires it. Close it in afterAll.
+ * DATABASE_URL / SYSTEM_DATABASE_URL), exactly as main.ts wires it, with optional PrismaModule
+ * options (pool sizes, verifyMembership). Close it in afterAll.
  */
 export async function createTestApp(
   env: Record<string, string | undefined> = {},
+  prismaOptions: PrismaModuleOptions = {},
 ): Promise<INestApplication> {
   process.env.JWT_SECRET = TEST_JWT_SECRET;
   process.env.NODE_ENV = 'test';
@@ -23,7 +26,9 @@ export async function createTestApp(
     if (value === undefined) delete process.env[key];
     else process.env[key] = value;
   }
-  const moduleRef = await Test.createTestingModule({ imports: [AppModule] }).compile();
+  const moduleRef = await Test.createTestingModule({
+    imports: [AppModule.forRoot(prismaOptions)],
+  }).compile();
   const app = moduleRef.createNestApplication({ logger: ['error'] });
   app.enableShutdownHooks();
   await app.init();

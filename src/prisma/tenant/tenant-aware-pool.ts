@@ -35,9 +35,16 @@ class TenantAwareClient extends pg.Client {
   }
 }
 
-/** True for errors after which a connection must not go back to the pool. */
-function breaksConnection(error: unknown): boolean {
-  return !(error instanceof pg.DatabaseError);
+/**
+ * True for errors after which a connection must not go back to the pool: anything that is not an
+ * error reported by PostgreSQL for the statement, and PostgreSQL errors that end the session
+ * (FATAL/PANIC, admin shutdown 57P*, connection exceptions 08*).
+ */
+export function breaksConnection(error: unknown): boolean {
+  if (!(error instanceof pg.DatabaseError)) return true;
+  return (
+    error.severity === 'FATAL' || error.severity === 'PANIC' || /^(57P|08)/.test(error.code ?? '')
+  );
 }
 
 /**

@@ -149,7 +149,7 @@ function relationShapes(
   let parsed: Map<string, RelationShape> | undefined;
   return (model, field) => {
     if (typeof field.isList === 'boolean' && Array.isArray(field.relationFromFields)) {
-      return { isList: field.isList, fromFields: [...field.relationFromFields] };
+      return { isList: field.isList, fromFields: (field.relationFromFields as string[]).slice() };
     }
     parsed ??= parseRelationShapes(
       schema ?? readGeneratedSchema(),

@@ -53,6 +53,7 @@ export function resolvePrismaOptions(
       clockToleranceSeconds: options.jwt?.clockToleranceSeconds ?? 5,
     },
     verifyMembership: options.verifyMembership ?? true,
+    membershipCacheTtlMs: options.membershipCacheTtlMs ?? 0,
     connectRetries: options.connectRetries ?? 5,
     connectRetryDelayMs: options.connectRetryDelayMs ?? 500,
     rlsCheck: options.rlsCheck ?? 'error',

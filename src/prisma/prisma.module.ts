@@ -1,4 +1,5 @@
 import { Module, type Provider } from '@nestjs/common';
+import { MembershipVerifier } from '../tenancy/membership-verifier';
 import { TenantGuard } from '../tenancy/tenant.guard';
 import { TokenVerifier } from '../tenancy/token-verifier';
 import { SYSTEM_PRISMA_CLIENT, TENANT_PRISMA_CLIENT } from './prisma.constants';
@@ -43,6 +44,7 @@ const systemClientProvider: Provider = { provide: SYSTEM_PRISMA_CLIENT, useExist
     SystemPrisma,
     systemClientProvider,
     TokenVerifier,
+    MembershipVerifier,
     TenantGuard,
   ],
   exports: [
@@ -53,6 +55,7 @@ const systemClientProvider: Provider = { provide: SYSTEM_PRISMA_CLIENT, useExist
     SystemPrisma,
     SYSTEM_PRISMA_CLIENT,
     TokenVerifier,
+    MembershipVerifier,
     TenantGuard,
   ],
 })

@@ -16,6 +16,7 @@ import { PRISMA_MODULE_OPTIONS } from './prisma.module-definition';
 import { resolvePrismaOptions, type ResolvedPrismaOptions } from './prisma-options';
 import { RowLevelSecurityVerifier } from './row-level-security.verifier';
 import { createTenantAdapter } from './tenant-extension';
+import type { TenantAwarePool } from './tenant/tenant-aware-pool';
 
 interface PrismaLogEvent {
   message?: string;
@@ -41,6 +42,12 @@ export class PrismaService extends PrismaClient implements OnModuleInit, OnAppli
   private readonly logger = new Logger('PrismaModule');
   readonly settings: ResolvedPrismaOptions;
   /**
+   * The connection pool under this client: every query on it runs with the current tenant's
+   * setting (layer 2). For the rare hot path that must skip Prisma's engine, such as the
+   * membership check on every request.
+   */
+  readonly tenantPool: TenantAwarePool;
+  /**
    * The tenant client is `$extends` of this instance and inherits these lifecycle methods, so Nest
    * calls them on it too; `#brand in this` is false there (a proxy), and they do nothing.
    */
@@ -48,11 +55,13 @@ export class PrismaService extends PrismaClient implements OnModuleInit, OnAppli
 
   constructor(@Inject(PRISMA_MODULE_OPTIONS) options: PrismaModuleOptions) {
     const settings = resolvePrismaOptions(options);
+    const adapter = createTenantAdapter(settings.url, settings.pool);
     super({
-      adapter: createTenantAdapter(settings.url, settings.pool),
+      adapter,
       log: settings.log.map((level) => ({ emit: 'event' as const, level })),
     });
     this.settings = settings;
+    this.tenantPool = adapter.pool;
     const on = this.$on.bind(this) as (
       event: string,
       listener: (e: PrismaLogEvent) => void,

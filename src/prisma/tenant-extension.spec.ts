@@ -997,6 +997,34 @@ describe('tenant client (createTenantPrismaClient over createTenantAdapter)', ()
       ).resolves.toEqual({ count: 0 });
     });
 
+    it('verifies the tenant of a findUnique by id after the read (the batched fast path)', async () => {
+      const mine = A.itemIds[0];
+      const theirs = B.itemIds[0];
+      await expect(
+        inA(() => layer1.approvalItem.findUniqueOrThrow({ where: { id: theirs } })),
+      ).rejects.toMatchObject({ code: 'P2025' });
+      await expect(
+        inA(() =>
+          layer1.approvalItem.findUnique({ where: { id: theirs }, select: { title: true } }),
+        ),
+      ).resolves.toBeNull();
+      // The tenant column is read for the check but not returned when the caller left it out.
+      await expect(
+        inA(() => layer1.approvalItem.findUnique({ where: { id: mine }, select: { id: true } })),
+      ).resolves.toEqual({ id: mine });
+      const omitted = await inA(() =>
+        layer1.approvalItem.findUnique({ where: { id: mine }, omit: { workspaceId: true } }),
+      );
+      expect(omitted).not.toHaveProperty('workspaceId');
+      expect(omitted?.id).toBe(mine);
+      // Same tick, two tenants, same query shape: Prisma batches them; each gets only its own.
+      const [inOwn, inOther] = await Promise.all([
+        inA(() => layer1.approvalItem.findUnique({ where: { id: theirs } })),
+        runInTenant(B.id, () => layer1.approvalItem.findUnique({ where: { id: theirs } })),
+      ]);
+      expect([inOwn, inOther?.id]).toEqual([null, theirs]);
+    });
+
     it('counts only A’s memberships in _count: { select }', async () => {
       const found = await inA(() =>
         layer1.user.findMany({

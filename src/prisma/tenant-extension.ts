@@ -17,7 +17,7 @@ import type pg from 'pg';
 import { guardBatchesByTenant } from './tenant/tenant-batch-guard';
 import { tenantContext } from './tenant/tenant-context';
 import { buildTenantModelMap, type TenantModelMap } from './tenant/tenant-models';
-import { TenantScoper } from './tenant/tenant-scoper';
+import { sameId, TenantScoper } from './tenant/tenant-scoper';
 import { TenantAdapterFactory } from './tenant/tenant-adapter';
 import { TenantAwarePool } from './tenant/tenant-aware-pool';
 
@@ -83,6 +83,15 @@ export function createTenantAdapter(
   );
 }
 
+/** The error `findUniqueOrThrow` gives for a missing row, for a row of another tenant too. */
+function notFound(model: string): Prisma.PrismaClientKnownRequestError {
+  return new Prisma.PrismaClientKnownRequestError('No record was found for a query.', {
+    code: 'P2025',
+    clientVersion: Prisma.prismaVersion.client,
+    meta: { modelName: model, cause: 'No record was found for a query.' },
+  });
+}
+
 const RAW_OPERATIONS = [
   '$queryRaw',
   '$executeRaw',
@@ -111,11 +120,20 @@ export function tenantExtension(map: TenantModelMap) {
     name: 'tenant-scope',
     query: {
       $allModels: {
-        $allOperations({ model, operation, args, query }) {
-          const scoped = scoper.scope(model, operation, args as Record<string, unknown>, () =>
-            tenantContext.requireTenantId(`${model}.${operation}`),
-          );
-          return query(scoped);
+        async $allOperations({ model, operation, args, query }) {
+          const tenant = () => tenantContext.requireTenantId(`${model}.${operation}`);
+          const input = args as Record<string, unknown> | undefined;
+          const read = scoper.verifiedUniqueRead(model, operation, input, tenant);
+          if (!read) return query(scoper.scope(model, operation, input, tenant));
+
+          const row = (await query(read.args)) as Record<string, unknown> | null;
+          if (row === null) return row;
+          if (!sameId(row[read.tenantField], tenant())) {
+            if (operation === 'findUniqueOrThrow') throw notFound(model);
+            return null;
+          }
+          if (read.stripTenantField) delete row[read.tenantField];
+          return row;
         },
       },
       ...raw,

@@ -19,6 +19,8 @@ import { PRISMA_MODULE_OPTIONS } from '../prisma/prisma.module-definition';
 import { tenantContext, type TenantStore } from '../prisma/tenant-extension';
 import { Authenticated, TenantScoped } from './tenant-scoped.decorator';
 import { TenantGuard } from './tenant.guard';
+import { MembershipVerifier } from './membership-verifier';
+import { PrismaService } from '../prisma/prisma.service';
 import { TokenVerifier } from './token-verifier';
 
 const SECRET = 'tenant-guard-spec-secret-0123456789-abcdef';
@@ -99,6 +101,20 @@ async function setup(
       TokenVerifier,
       { provide: PRISMA_MODULE_OPTIONS, useValue: { jwt: { secret: SECRET }, ...options } },
       { provide: TENANT_PRISMA_CLIENT, useValue: { workspaceMember: { findFirst } } },
+      MembershipVerifier,
+      {
+        // The default check sends SQL through the tenant pool; this stand-in answers it as
+        // `findFirst` would (a membership row or none), so one mock describes both.
+        provide: PrismaService,
+        useValue: {
+          tenantPool: {
+            query: (_sql: string, [, user]: string[]) =>
+              findFirst({ where: { userId: user }, select: { id: true } }).then((row: unknown) => ({
+                rowCount: row ? 1 : 0,
+              })),
+          },
+        },
+      },
     ],
   }).compile();
   return { guard: moduleRef.get(TenantGuard), cls: moduleRef.get(ClsService), findFirst };

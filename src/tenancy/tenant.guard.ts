@@ -11,15 +11,11 @@ import {
 import { Reflector } from '@nestjs/core';
 import { ClsServiceManager } from 'nestjs-cls';
 import type { PrismaModuleOptions } from '../prisma/interfaces/prisma-module-options.interface';
-import { TENANCY_REQUIREMENT_KEY, TENANT_PRISMA_CLIENT } from '../prisma/prisma.constants';
+import { TENANCY_REQUIREMENT_KEY } from '../prisma/prisma.constants';
 import { PRISMA_MODULE_OPTIONS } from '../prisma/prisma.module-definition';
-import {
-  isUuid,
-  runInTenant,
-  type TenantPrismaClient,
-  type TenantStore,
-} from '../prisma/tenant-extension';
+import { isUuid, type TenantStore } from '../prisma/tenant-extension';
 import type { TenancyRequirement } from './tenant-scoped.decorator';
+import { MembershipVerifier } from './membership-verifier';
 import { TokenVerifier } from './token-verifier';
 
 /**
@@ -34,8 +30,8 @@ export class TenantGuard implements CanActivate {
   constructor(
     private readonly reflector: Reflector,
     private readonly tokens: TokenVerifier,
-    @Inject(PRISMA_MODULE_OPTIONS) private readonly options: PrismaModuleOptions,
-    @Inject(TENANT_PRISMA_CLIENT) private readonly prisma: TenantPrismaClient,
+    private readonly membership: MembershipVerifier,
+    @Inject(PRISMA_MODULE_OPTIONS) options: PrismaModuleOptions,
   ) {
     this.claim = options.tenantClaim ?? 'workspaceId';
   }
@@ -73,23 +69,10 @@ export class TenantGuard implements CanActivate {
       );
     }
     const workspaceId = tenantId.toLowerCase();
-    if (!(await this.isMember(workspaceId, userId))) {
+    if (!(await this.membership.isMember(workspaceId, userId))) {
       throw new ForbiddenException('You are not a member of this workspace');
     }
     cls.set('tenantId', workspaceId);
     return true;
-  }
-
-  private async isMember(tenantId: string, userId: string): Promise<boolean> {
-    const verify = this.options.verifyMembership ?? true;
-    if (verify === false) return true;
-    if (typeof verify === 'function') return verify({ tenantId, userId, prisma: this.prisma });
-    return runInTenant(tenantId, async () => {
-      const member = await this.prisma.workspaceMember.findFirst({
-        where: { userId },
-        select: { id: true },
-      });
-      return member !== null;
-    });
   }
 }

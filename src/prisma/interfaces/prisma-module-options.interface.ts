@@ -58,6 +58,12 @@ export interface PrismaModuleOptions {
         userId: string;
         prisma: TenantPrismaClient;
       }) => Promise<boolean>);
+  /**
+   * Remember a successful membership check for this long (ms), per user and workspace. A removed
+   * member then keeps access until the entry expires, so the default re-checks every request.
+   * Default: 0 (no cache).
+   */
+  membershipCacheTtlMs?: number;
   /** Connection attempts at start-up before giving up. Default: 5. */
   connectRetries?: number;
   /** Delay before the first retry, doubled each time (capped at 5 s), in ms. Default: 500. */

@@ -5,7 +5,6 @@ import { DriverAdapterError } from '@prisma/driver-adapter-utils';
 import { CrossTenantWriteError } from './errors/cross-tenant-write.error';
 import { InvalidTenantIdError } from './errors/invalid-tenant-id.error';
 import { MissingTenantContextError } from './errors/missing-tenant-context.error';
-import { TenancyError } from './errors/tenancy.error';
 import { UnscopableQueryError } from './errors/unscopable-query.error';
 import { PrismaExceptionFilter } from './prisma-exception.filter';
 

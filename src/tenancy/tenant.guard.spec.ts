@@ -93,7 +93,7 @@ async function setup(
   options: Partial<PrismaModuleOptions> = {},
   member: unknown = { id: 'm' },
 ): Promise<Setup> {
-  const findFirst = jest.fn(() => Promise.resolve(member));
+  const findFirst = jest.fn((_args?: unknown) => Promise.resolve(member));
   const moduleRef = await Test.createTestingModule({
     imports: [ClsModule.forRoot({ global: true })],
     providers: [

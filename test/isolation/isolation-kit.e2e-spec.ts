@@ -9,6 +9,8 @@ import {
   type CheckResult,
   type IsolationLayer,
 } from '../../src/testing';
+import { startPgBouncer, type PgBouncerHandle } from '../support/pgbouncer';
+import { TEST_DATABASE } from '../setup/test-database';
 import { createTestApp } from '../support/test-app';
 
 function env(name: string): string {
@@ -54,6 +56,46 @@ describe('isolation kit on the demo app', () => {
     name: 'tenant isolation (every tenant-owned model)',
     app: () => app,
     runtimeUrl: () => env('DATABASE_URL'),
+    adminUrl: () => env('SYSTEM_DATABASE_URL'),
+  });
+});
+
+/**
+ * The same kit with the app's DATABASE_URL and the kit's runtime connection going through PgBouncer
+ * in transaction mode (two server connections, shared by every client): the setting is
+ * transaction-local, so it never outlives the statement or transaction that carries it.
+ */
+describe('isolation kit on the demo app, through PgBouncer in transaction mode', () => {
+  let app: INestApplication;
+  let bouncer: PgBouncerHandle;
+  let pooledUrl: string;
+  const savedDatabaseUrl = process.env.DATABASE_URL;
+
+  beforeAll(async () => {
+    const runtime = new URL(env('DATABASE_URL'));
+    const user = decodeURIComponent(runtime.username);
+    const password = decodeURIComponent(runtime.password);
+    bouncer = await startPgBouncer({
+      targetUrl: env('DIRECT_URL'),
+      users: [{ user, password }],
+      poolMode: 'transaction',
+      poolSize: 2,
+    });
+    pooledUrl = bouncer.urlFor(user, password, TEST_DATABASE);
+    app = await createTestApp({ DATABASE_URL: pooledUrl });
+    app.useLogger(['fatal']);
+  });
+
+  afterAll(async () => {
+    await app?.close();
+    await bouncer?.stop();
+    process.env.DATABASE_URL = savedDatabaseUrl;
+  });
+
+  describeTenantIsolation({
+    name: 'tenant isolation through PgBouncer (every tenant-owned model)',
+    app: () => app,
+    runtimeUrl: () => pooledUrl,
     adminUrl: () => env('SYSTEM_DATABASE_URL'),
   });
 });

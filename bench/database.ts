@@ -1,0 +1,247 @@
+/**
+ * The benchmark's database: dropped, recreated, migrated and seeded on every run.
+ *
+ * Server: DIRECT_URL's (from the shell or `.env`), else `postgresql://postgres@127.0.0.1:5432`;
+ * when that default server does not answer, the project's embedded PostgreSQL.
+ */
+import pg from 'pg';
+import { readEnvironment } from '../src/config/environment';
+import {
+  applyMigrations,
+  prepareDatabase,
+  setEmbeddedRolePasswords,
+  withDatabase,
+} from '../src/database/database-bootstrap';
+
+/** The default server when DIRECT_URL is unset. */
+const DEFAULT_SERVER_URL = 'postgresql://postgres@127.0.0.1:5432/postgres';
+
+/** One seeded workspace: its id, its members' user ids and its approval item ids. */
+export interface SeededWorkspace {
+  id: string;
+  userIds: string[];
+  itemIds: string[];
+  /** Items reserved for the update benchmark (never read by the lookup benchmark). */
+  updateIds: string[];
+}
+
+/** Connections to the benchmark database and what the seed created. */
+export interface BenchDatabase {
+  database: string;
+  /** Owner role (migrations, seed, and the "no tenancy" paths). */
+  ownerUrl: string;
+  /** `app_runtime` (tenant paths; Row-Level Security applies). */
+  runtimeUrl: string;
+  /** `app_admin` (the demo app's system client). */
+  adminUrl: string;
+  /** True when the owner is a superuser, so that Row-Level Security does not apply to it. */
+  ownerIsSuperuser: boolean;
+  /** `SHOW server_version`. */
+  serverVersion: string;
+  embedded: boolean;
+  workspaces: SeededWorkspace[];
+  /** Total approval items seeded. */
+  items: number;
+  stop(): Promise<void>;
+}
+
+/** What to seed. */
+export interface SeedSettings {
+  database: string;
+  workspaces: number;
+  itemsPerWorkspace: number;
+  membersPerWorkspace: number;
+  /** Items per workspace set aside for the update benchmark. */
+  updateItemsPerWorkspace: number;
+}
+
+function passwordOf(url: string | undefined): string | undefined {
+  return url ? decodeURIComponent(new URL(url).password) || undefined : undefined;
+}
+
+async function answers(url: string): Promise<boolean> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 3000 });
+  try {
+    await client.connect();
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+async function recreateDatabase(serverUrl: string, database: string): Promise<void> {
+  const admin = new pg.Client({ connectionString: withDatabase(serverUrl, 'postgres') });
+  await admin.connect();
+  try {
+    await admin.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(database)} WITH (FORCE)`);
+    await admin.query(`CREATE DATABASE ${pg.escapeIdentifier(database)}`);
+  } finally {
+    await admin.end();
+  }
+}
+
+/**
+ * Workspaces, users, members and approval items in plain SQL, as the owner. A superuser owner is
+ * not subject to Row-Level Security; any other owner is (the tables are FORCEd), so each
+ * workspace's rows are then written in a transaction that has set that workspace.
+ */
+async function seed(
+  ownerUrl: string,
+  settings: SeedSettings,
+  superuser: boolean,
+): Promise<SeededWorkspace[]> {
+  const client = new pg.Client({ connectionString: ownerUrl });
+  await client.connect();
+  try {
+    const workspaces: SeededWorkspace[] = [];
+    for (let w = 0; w < settings.workspaces; w++) {
+      await client.query('BEGIN');
+      const { rows: ws } = await client.query<{ id: string }>(
+        `SELECT gen_random_uuid()::text AS id`,
+      );
+      const workspaceId = ws[0].id;
+      if (!superuser)
+        await client.query(`SELECT set_config('app.workspace_id', $1, true)`, [workspaceId]);
+      await client.query(`INSERT INTO workspaces (id, name, slug) VALUES ($1, $2, $3)`, [
+        workspaceId,
+        `Bench ${w}`,
+        `bench-${w}`,
+      ]);
+      const { rows: users } = await client.query<{ id: string }>(
+        `INSERT INTO users (email, name)
+           SELECT 'bench-' || $1::int || '-' || n || '@bench.invalid', 'Bench user ' || n
+             FROM generate_series(1, $2::int) AS n
+         RETURNING id::text`,
+        [w, settings.membersPerWorkspace],
+      );
+      const userIds = users.map((u) => u.id);
+      await client.query(
+        `INSERT INTO workspace_members (workspace_id, user_id, role)
+           SELECT $1, u, CASE WHEN ord = 1 THEN 'OWNER'::workspace_role ELSE 'MEMBER'::workspace_role END
+             FROM unnest($2::uuid[]) WITH ORDINALITY AS m(u, ord)`,
+        [workspaceId, userIds],
+      );
+      // Statuses 2/5 PENDING, 2/5 APPROVED, 1/5 REJECTED; created_at spread over the last 30 days.
+      const { rows: items } = await client.query<{ id: string }>(
+        `INSERT INTO approval_items
+           (workspace_id, title, description, payload, status, confidence, created_by_id, created_at, updated_at)
+           SELECT $1, 'Item ' || n, 'Seeded approval item number ' || n,
+                  jsonb_build_object('action', 'review', 'n', n),
+                  (ARRAY['PENDING', 'PENDING', 'APPROVED', 'APPROVED', 'REJECTED'])[1 + n % 5]::approval_status,
+                  (n % 100) / 100.0, $2::uuid,
+                  now() - make_interval(secs => n * 259.2), now() - make_interval(secs => n * 259.2)
+             FROM generate_series(1, $3::int) AS n
+         RETURNING id::text`,
+        [workspaceId, userIds[0], settings.itemsPerWorkspace],
+      );
+      await client.query('COMMIT');
+      const ids = items.map((i) => i.id);
+      workspaces.push({
+        id: workspaceId,
+        userIds,
+        updateIds: ids.slice(0, settings.updateItemsPerWorkspace),
+        itemIds: ids.slice(settings.updateItemsPerWorkspace),
+      });
+    }
+    await client.query('ANALYZE');
+    return workspaces;
+  } finally {
+    await client.end();
+  }
+}
+
+/**
+ * Drops and recreates the benchmark database, applies the migrations and seeds it.
+ *
+ * @throws When DIRECT_URL is set but its server does not answer (no silent fallback then).
+ */
+export async function prepareBenchDatabase(
+  settings: SeedSettings,
+  log: (line: string) => void,
+): Promise<BenchDatabase> {
+  const directUrl = process.env.DIRECT_URL?.trim();
+  let ownerUrl: string;
+  let runtimeUrl: string;
+  let adminUrl: string;
+  let embedded = false;
+  let stop: () => Promise<void> = () => Promise.resolve();
+
+  if (directUrl || (await answers(DEFAULT_SERVER_URL))) {
+    const server = directUrl ?? DEFAULT_SERVER_URL;
+    if (directUrl && !(await answers(withDatabase(directUrl, 'postgres')))) {
+      throw new Error(
+        `DIRECT_URL (${new URL(directUrl).host}) does not answer; unset it to use the default server`,
+      );
+    }
+    ownerUrl = withDatabase(server, settings.database);
+    runtimeUrl = withDatabase(
+      server,
+      settings.database,
+      'app_runtime',
+      passwordOf(process.env.DATABASE_URL) ?? '',
+    );
+    adminUrl = withDatabase(
+      server,
+      settings.database,
+      'app_admin',
+      passwordOf(process.env.SYSTEM_DATABASE_URL) ?? '',
+    );
+    log(`database: ${settings.database} on ${new URL(server).host}`);
+    await recreateDatabase(server, settings.database);
+    await applyMigrations(ownerUrl);
+  } else {
+    log(
+      `database: no server at ${new URL(DEFAULT_SERVER_URL).host}; using the embedded PostgreSQL`,
+    );
+    const prepared = await prepareDatabase(readEnvironment({ NODE_ENV: 'development' }), {
+      database: settings.database,
+      migrate: false,
+    });
+    embedded = true;
+    stop = () => prepared.stop();
+    ownerUrl = prepared.directUrl;
+    runtimeUrl = prepared.databaseUrl;
+    adminUrl =
+      prepared.systemDatabaseUrl ??
+      withDatabase(ownerUrl, settings.database, 'app_admin', 'app_admin');
+    await recreateDatabase(ownerUrl, settings.database);
+    await applyMigrations(ownerUrl);
+    await setEmbeddedRolePasswords(ownerUrl);
+  }
+
+  const probe = new pg.Client({ connectionString: ownerUrl });
+  await probe.connect();
+  let ownerIsSuperuser: boolean;
+  let serverVersion: string;
+  try {
+    const { rows } = await probe.query<{ superuser: boolean; version: string }>(
+      `SELECT rolsuper AS superuser, current_setting('server_version') AS version
+         FROM pg_roles WHERE rolname = current_user`,
+    );
+    ownerIsSuperuser = rows[0].superuser;
+    serverVersion = rows[0].version;
+  } finally {
+    await probe.end();
+  }
+
+  const started = Date.now();
+  const workspaces = await seed(ownerUrl, settings, ownerIsSuperuser);
+  const items = settings.workspaces * settings.itemsPerWorkspace;
+  log(
+    `seeded ${settings.workspaces} workspaces, ${items} approval items in ${Date.now() - started} ms`,
+  );
+  return {
+    database: settings.database,
+    ownerUrl,
+    runtimeUrl,
+    adminUrl,
+    ownerIsSuperuser,
+    serverVersion,
+    embedded,
+    workspaces,
+    items,
+    stop,
+  };
+}

@@ -342,6 +342,22 @@ describe('PrismaExceptionFilter', () => {
     ]);
   });
 
+  it('maps a connection error from another realm (not instanceof Error here) to 503', () => {
+    // What Node's net module throws, as a test runner's module sandbox sees it.
+    const foreign = {
+      name: 'Error',
+      message: 'connect ECONNREFUSED 127.0.0.1:5432',
+      code: 'ECONNREFUSED',
+    };
+
+    const { status, body: sent } = respond(foreign as unknown as Error);
+
+    expect({ status, sent }).toEqual({
+      status: 503,
+      sent: body(503, 'The database is unavailable', 'Service Unavailable'),
+    });
+  });
+
   it.each(['Connection terminated unexpectedly', 'timeout exceeded when trying to connect'])(
     'maps a plain node-postgres "%s" to 503',
     (message) => {

@@ -117,9 +117,9 @@ export class PrismaExceptionFilter extends BaseExceptionFilter {
     // reach here unwrapped (plain Error): they mean "database unavailable", not a server bug.
     const ours =
       PRISMA_ERRORS.some((type) => exception instanceof type) ||
-      (exception instanceof Error &&
-        !(exception instanceof HttpException) &&
-        isConnectionFailure(exception));
+      // No `instanceof Error` here: errors from Node's net module belong to another realm under
+      // test runners that sandbox modules (Jest), and fail that check.
+      (!(exception instanceof HttpException) && isConnectionFailure(exception));
     if (!ours) {
       super.catch(exception, host);
       return;

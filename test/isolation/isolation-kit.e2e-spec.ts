@@ -9,7 +9,7 @@ import {
   type CheckResult,
   type IsolationLayer,
 } from '../../src/testing';
-import { startPgBouncer, type PgBouncerHandle } from '../support/pgbouncer';
+import { credentialsOf, startPgBouncer, type PgBouncerHandle } from '../support/pgbouncer';
 import { TEST_DATABASE } from '../setup/test-database';
 import { createTestApp } from '../support/test-app';
 
@@ -72,9 +72,7 @@ describe('isolation kit on the demo app, through PgBouncer in transaction mode',
   const savedDatabaseUrl = process.env.DATABASE_URL;
 
   beforeAll(async () => {
-    const runtime = new URL(env('DATABASE_URL'));
-    const user = decodeURIComponent(runtime.username);
-    const password = decodeURIComponent(runtime.password);
+    const { user, password } = credentialsOf('DATABASE_URL');
     bouncer = await startPgBouncer({
       targetUrl: env('DIRECT_URL'),
       users: [{ user, password }],

@@ -4,7 +4,7 @@ import type { Server } from 'node:http';
 import { isDeepStrictEqual } from 'node:util';
 import type { AddressInfo } from 'node:net';
 import { TEST_DATABASE } from '../setup/test-database';
-import { startPgBouncer, type PgBouncerHandle } from '../support/pgbouncer';
+import { startPgBouncer, type PgBouncerHandle, credentialsOf } from '../support/pgbouncer';
 import { adminPrisma, createTestApp, signToken, type TestTenant } from '../support/test-app';
 import { randomUUID } from 'node:crypto';
 
@@ -371,16 +371,6 @@ async function expectIsolated(
   );
   expect(misattributed).toEqual([]);
   expect(await admin.approvalItem.count({ where: { title: FOREIGN_MARK } })).toBe(0);
-}
-
-function credentialsOf(variable: 'DIRECT_URL' | 'DATABASE_URL'): {
-  user: string;
-  password: string;
-} {
-  const value = process.env[variable];
-  if (!value) throw new Error(`${variable} is not set: run this spec through Jest's global setup.`);
-  const url = new URL(value);
-  return { user: decodeURIComponent(url.username), password: decodeURIComponent(url.password) };
 }
 
 describe('tenant isolation under concurrent HTTP load', () => {

@@ -3,7 +3,7 @@ import { PrismaPg } from '@prisma/adapter-pg';
 import { PrismaClient } from '@prisma/client';
 import pg from 'pg';
 import { TEST_DATABASE } from '../setup/test-database';
-import { startPgBouncer, type PgBouncerHandle } from '../support/pgbouncer';
+import { startPgBouncer, type PgBouncerHandle, credentialsOf } from '../support/pgbouncer';
 
 /**
  * The tenant setting behind Row-Level Security behaves as the app relies on behind a transaction-
@@ -11,16 +11,6 @@ import { startPgBouncer, type PgBouncerHandle } from '../support/pgbouncer';
  * a transaction-local `app.workspace_id` never reaches the next client of the same server
  * connection, while a session-level one does (which is why the app never uses it).
  */
-
-function credentialsOf(variable: 'DIRECT_URL' | 'DATABASE_URL'): {
-  user: string;
-  password: string;
-} {
-  const value = process.env[variable];
-  if (!value) throw new Error(`${variable} is not set: run this spec through Jest's global setup.`);
-  const url = new URL(value);
-  return { user: decodeURIComponent(url.username), password: decodeURIComponent(url.password) };
-}
 
 interface SessionState {
   pid: number;

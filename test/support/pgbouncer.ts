@@ -448,3 +448,11 @@ export async function startPgBouncer(options: PgBouncerOptions): Promise<PgBounc
 
   return { port, urlFor, logTail, stop };
 }
+
+/** The user and password of the URL in `DIRECT_URL` / `DATABASE_URL` (set by Jest's global setup). */
+export function credentialsOf(variable: 'DIRECT_URL' | 'DATABASE_URL'): PgBouncerUser {
+  const value = process.env[variable];
+  if (!value) throw new Error(`${variable} is not set: run this spec through Jest's global setup.`);
+  const url = new URL(value);
+  return { user: decodeURIComponent(url.username), password: decodeURIComponent(url.password) };
+}

@@ -7,8 +7,10 @@
 import pg from 'pg';
 import { readEnvironment } from '../src/config/environment';
 import {
+  answers,
   applyMigrations,
   prepareDatabase,
+  recreateDatabase,
   setEmbeddedRolePasswords,
   withDatabase,
 } from '../src/database/database-bootstrap';
@@ -57,29 +59,6 @@ export interface SeedSettings {
 
 function passwordOf(url: string | undefined): string | undefined {
   return url ? decodeURIComponent(new URL(url).password) || undefined : undefined;
-}
-
-async function answers(url: string): Promise<boolean> {
-  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 3000 });
-  try {
-    await client.connect();
-    return true;
-  } catch {
-    return false;
-  } finally {
-    await client.end().catch(() => undefined);
-  }
-}
-
-async function recreateDatabase(serverUrl: string, database: string): Promise<void> {
-  const admin = new pg.Client({ connectionString: withDatabase(serverUrl, 'postgres') });
-  await admin.connect();
-  try {
-    await admin.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(database)} WITH (FORCE)`);
-    await admin.query(`CREATE DATABASE ${pg.escapeIdentifier(database)}`);
-  } finally {
-    await admin.end();
-  }
 }
 
 /**

@@ -87,6 +87,26 @@ export async function ensureDatabase(adminUrl: string, database: string): Promis
   }
 }
 
+/** Drops `database` (closing its connections) and creates it empty, on the server of `adminUrl`. */
+export async function recreateDatabase(adminUrl: string, database: string): Promise<void> {
+  const client = new pg.Client({ connectionString: withDatabase(adminUrl, 'postgres') });
+  await client.connect();
+  try {
+    await client.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(database)} WITH (FORCE)`);
+    await client.query(`CREATE DATABASE ${pg.escapeIdentifier(database)}`);
+  } finally {
+    await client.end();
+  }
+}
+
+/** True when PostgreSQL answers at `url` (a boolean `assertReachable`). */
+export function answers(url: string): Promise<boolean> {
+  return assertReachable(url, 'url').then(
+    () => true,
+    () => false,
+  );
+}
+
 /** Runs the Prisma CLI (offline: WebAssembly schema engine) with the given database URLs. */
 export function runPrisma(
   args: string[],

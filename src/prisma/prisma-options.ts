@@ -8,32 +8,56 @@ export type ResolvedPrismaOptions = Required<
     'url' | 'systemUrl' | 'tenantModels' | 'tenantRootModel' | 'jwt' | 'pool'
   >
 > & {
-  url: string;
+  /** `undefined` when neither `url` nor DATABASE_URL is set (see `requireUrl`). */
+  url: string | undefined;
   systemUrl: string | undefined;
   tenantModels: string[] | undefined;
   tenantRootModel: string | null | undefined;
   jwt: Required<Pick<NonNullable<PrismaModuleOptions['jwt']>, 'clockToleranceSeconds'>> &
     Omit<NonNullable<PrismaModuleOptions['jwt']>, 'clockToleranceSeconds'>;
-  pool: Required<NonNullable<PrismaModuleOptions['pool']>>;
+  pool: ResolvedPoolOptions;
 };
+
+/** Connection pool settings with their documented defaults applied. */
+export type ResolvedPoolOptions = Required<NonNullable<PrismaModuleOptions['pool']>>;
+
+/** Applies the documented pool defaults; the tenant pool and the system client's pool share them. */
+export function resolvePoolOptions(pool: PrismaModuleOptions['pool'] = {}): ResolvedPoolOptions {
+  return {
+    max: pool.max ?? 10,
+    connectionTimeoutMillis: pool.connectionTimeoutMillis ?? 5000,
+    idleTimeoutMillis: pool.idleTimeoutMillis ?? 10_000,
+    queryTimeoutMillis: pool.queryTimeoutMillis ?? 15_000,
+  };
+}
+
+/**
+ * The runtime connection URL of resolved options.
+ *
+ * @throws InvalidPrismaModuleOptionsError when neither `url` nor DATABASE_URL is set.
+ */
+export function requireUrl(settings: ResolvedPrismaOptions): string {
+  if (settings.url) return settings.url;
+  throw new InvalidPrismaModuleOptionsError(
+    'PrismaModule has no connection URL: pass { url } to PrismaModule.forRoot()/forRootAsync() or set ' +
+      'DATABASE_URL, e.g. DATABASE_URL=postgresql://app_runtime:secret@localhost:6432/app',
+  );
+}
 
 /** Thrown when PrismaModule options are unusable, naming the option and how to fix it. */
 export class InvalidPrismaModuleOptionsError extends Error {
   override name = 'InvalidPrismaModuleOptionsError';
 }
 
-/** Applies the documented defaults (environment variables included) to PrismaModule options. */
+/**
+ * Applies the documented defaults (environment variables included) to PrismaModule options: the
+ * one place where they live, for every provider of the module.
+ */
 export function resolvePrismaOptions(
   options: PrismaModuleOptions,
   env = process.env,
 ): ResolvedPrismaOptions {
   const url = options.url ?? env.DATABASE_URL;
-  if (!url) {
-    throw new InvalidPrismaModuleOptionsError(
-      'PrismaModule has no connection URL: pass { url } to PrismaModule.forRoot()/forRootAsync() or set ' +
-        'DATABASE_URL, e.g. DATABASE_URL=postgresql://app_runtime:secret@localhost:6432/app',
-    );
-  }
   const development = (env.NODE_ENV ?? 'development') === 'development';
   const log: Prisma.LogLevel[] =
     options.log ?? (development ? ['query', 'error', 'warn'] : ['error', 'warn']);
@@ -57,11 +81,6 @@ export function resolvePrismaOptions(
     connectRetries: options.connectRetries ?? 5,
     connectRetryDelayMs: options.connectRetryDelayMs ?? 500,
     rlsCheck: options.rlsCheck ?? 'error',
-    pool: {
-      max: options.pool?.max ?? 10,
-      connectionTimeoutMillis: options.pool?.connectionTimeoutMillis ?? 5000,
-      idleTimeoutMillis: options.pool?.idleTimeoutMillis ?? 10_000,
-      queryTimeoutMillis: options.pool?.queryTimeoutMillis ?? 15_000,
-    },
+    pool: resolvePoolOptions(options.pool),
   };
 }

@@ -13,7 +13,7 @@ import {
 } from '../database/database-unreachable.error';
 import type { PrismaModuleOptions } from './interfaces/prisma-module-options.interface';
 import { PRISMA_MODULE_OPTIONS } from './prisma.module-definition';
-import { resolvePrismaOptions, type ResolvedPrismaOptions } from './prisma-options';
+import { requireUrl, resolvePrismaOptions, type ResolvedPrismaOptions } from './prisma-options';
 import { RowLevelSecurityVerifier } from './row-level-security.verifier';
 import { createTenantAdapter } from './tenant-extension';
 import type { TenantAwarePool } from './tenant/tenant-aware-pool';
@@ -55,7 +55,7 @@ export class PrismaService extends PrismaClient implements OnModuleInit, OnAppli
 
   constructor(@Inject(PRISMA_MODULE_OPTIONS) options: PrismaModuleOptions) {
     const settings = resolvePrismaOptions(options);
-    const adapter = createTenantAdapter(settings.url, settings.pool);
+    const adapter = createTenantAdapter(requireUrl(settings), settings.pool);
     super({
       adapter,
       log: settings.log.map((level) => ({ emit: 'event' as const, level })),
@@ -115,7 +115,7 @@ export class PrismaService extends PrismaClient implements OnModuleInit, OnAppli
         return;
       } catch (error) {
         if (attempt >= attempts) {
-          const { host, port } = describeTarget(this.settings.url);
+          const { host, port } = describeTarget(requireUrl(this.settings));
           throw new DatabaseUnreachableError(
             'DATABASE_URL',
             host,

@@ -5,6 +5,7 @@ import pg from 'pg';
 import { SystemClientUnavailableError } from './errors/system-client-unavailable.error';
 import type { PrismaModuleOptions } from './interfaces/prisma-module-options.interface';
 import { PRISMA_MODULE_OPTIONS } from './prisma.module-definition';
+import { resolvePrismaOptions, type ResolvedPrismaOptions } from './prisma-options';
 import { poolConfigFor, tenantContext } from './tenant-extension';
 
 /**
@@ -23,10 +24,10 @@ import { poolConfigFor, tenantContext } from './tenant-extension';
 export class SystemPrisma implements OnApplicationShutdown {
   private readonly logger = new Logger('SystemPrisma');
   private client: PrismaClient | undefined;
-  private readonly url: string | undefined;
+  private readonly settings: ResolvedPrismaOptions;
 
-  constructor(@Inject(PRISMA_MODULE_OPTIONS) private readonly options: PrismaModuleOptions) {
-    this.url = options.systemUrl ?? process.env.SYSTEM_DATABASE_URL;
+  constructor(@Inject(PRISMA_MODULE_OPTIONS) options: PrismaModuleOptions) {
+    this.settings = resolvePrismaOptions(options);
   }
 
   /**
@@ -38,14 +39,14 @@ export class SystemPrisma implements OnApplicationShutdown {
     if (typeof reason !== 'string' || reason.trim().length < 3) {
       throw new SystemClientUnavailableError('a reason (at least 3 characters) is required');
     }
-    if (!this.url)
-      throw new SystemClientUnavailableError('no systemUrl / SYSTEM_DATABASE_URL is set');
+    const url = this.settings.systemUrl;
+    if (!url) throw new SystemClientUnavailableError('no systemUrl / SYSTEM_DATABASE_URL is set');
     this.logger.warn(
       `Cross-tenant access: "${reason.trim()}" (user ${tenantContext.getUserId() ?? '-'}, ` +
         `tenant context ${tenantContext.getTenantId() ?? '-'})`,
     );
     this.client ??= new PrismaClient({
-      adapter: new PrismaPg(new pg.Pool(poolConfigFor(this.url, this.options.pool)), {
+      adapter: new PrismaPg(new pg.Pool(poolConfigFor(url, this.settings.pool)), {
         disposeExternalPool: true,
       }),
     });

@@ -14,6 +14,8 @@
  */
 import { Prisma, type PrismaClient } from '@prisma/client';
 import type pg from 'pg';
+import type { PrismaModuleOptions } from './interfaces/prisma-module-options.interface';
+import { resolvePoolOptions } from './prisma-options';
 import { guardBatchesByTenant } from './tenant/tenant-batch-guard';
 import { tenantContext } from './tenant/tenant-context';
 import { buildTenantModelMap, type TenantModelMap } from './tenant/tenant-models';
@@ -40,13 +42,8 @@ export interface TenantClientOptions {
   tenantRootModel?: string | null;
 }
 
-/** node-postgres pool settings for `createTenantAdapter`. */
-export interface TenantPoolOptions {
-  max?: number;
-  connectionTimeoutMillis?: number;
-  idleTimeoutMillis?: number;
-  queryTimeoutMillis?: number;
-}
+/** node-postgres pool settings for `createTenantAdapter`, defaults as in PrismaModuleOptions `pool`. */
+export type TenantPoolOptions = NonNullable<PrismaModuleOptions['pool']>;
 
 /** Prisma-specific URL parameters that mean nothing to node-postgres. */
 const PRISMA_ONLY_PARAMS = [
@@ -61,12 +58,13 @@ const PRISMA_ONLY_PARAMS = [
 export function poolConfigFor(url: string, options: TenantPoolOptions = {}): pg.PoolConfig {
   const parsed = new URL(url);
   for (const param of PRISMA_ONLY_PARAMS) parsed.searchParams.delete(param);
+  const pool = resolvePoolOptions(options);
   return {
     connectionString: parsed.toString(),
-    max: options.max ?? 10,
-    connectionTimeoutMillis: options.connectionTimeoutMillis ?? 5000,
-    idleTimeoutMillis: options.idleTimeoutMillis ?? 10_000,
-    query_timeout: options.queryTimeoutMillis || undefined,
+    max: pool.max,
+    connectionTimeoutMillis: pool.connectionTimeoutMillis,
+    idleTimeoutMillis: pool.idleTimeoutMillis,
+    query_timeout: pool.queryTimeoutMillis || undefined,
   };
 }
 

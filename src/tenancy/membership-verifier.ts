@@ -4,7 +4,11 @@ import type { QueryResult } from 'pg';
 import type { PrismaModuleOptions } from '../prisma/interfaces/prisma-module-options.interface';
 import { TENANT_PRISMA_CLIENT } from '../prisma/prisma.constants';
 import { PRISMA_MODULE_OPTIONS } from '../prisma/prisma.module-definition';
-import { InvalidPrismaModuleOptionsError } from '../prisma/prisma-options';
+import {
+  InvalidPrismaModuleOptionsError,
+  resolvePrismaOptions,
+  type ResolvedPrismaOptions,
+} from '../prisma/prisma-options';
 import { PrismaService } from '../prisma/prisma.service';
 import { runInTenant, type TenantPrismaClient } from '../prisma/tenant-extension';
 
@@ -36,16 +40,19 @@ function membershipQuery(tenantField: string): string | undefined {
 export class MembershipVerifier {
   private readonly sql: string | undefined;
   private readonly ttl: number;
+  private readonly verify: ResolvedPrismaOptions['verifyMembership'];
   private readonly cache = new Map<string, number>();
 
   constructor(
-    @Inject(PRISMA_MODULE_OPTIONS) private readonly options: PrismaModuleOptions,
+    @Inject(PRISMA_MODULE_OPTIONS) options: PrismaModuleOptions,
     private readonly prisma: PrismaService,
     @Inject(TENANT_PRISMA_CLIENT) private readonly tenantPrisma: TenantPrismaClient,
   ) {
-    this.ttl = options.membershipCacheTtlMs ?? 0;
-    this.sql = membershipQuery(options.tenantField ?? 'workspaceId');
-    if ((options.verifyMembership ?? true) === true && !this.sql) {
+    const settings = resolvePrismaOptions(options);
+    this.ttl = settings.membershipCacheTtlMs;
+    this.verify = settings.verifyMembership;
+    this.sql = membershipQuery(settings.tenantField);
+    if (this.verify === true && !this.sql) {
       throw new InvalidPrismaModuleOptionsError(
         'verifyMembership: true needs a WorkspaceMember model with userId and the tenant field; ' +
           'pass verifyMembership: async ({ tenantId, userId, prisma }) => boolean, or false.',
@@ -55,7 +62,7 @@ export class MembershipVerifier {
 
   /** True when `userId` may act in `tenantId` now (or per the configured cache). */
   async isMember(tenantId: string, userId: string): Promise<boolean> {
-    const verify = this.options.verifyMembership ?? true;
+    const verify = this.verify;
     if (verify === false) return true;
     const key = `${tenantId}:${userId}`;
     if (this.ttl > 0 && (this.cache.get(key) ?? 0) > Date.now()) return true;

@@ -13,6 +13,7 @@ import { ClsServiceManager } from 'nestjs-cls';
 import type { PrismaModuleOptions } from '../prisma/interfaces/prisma-module-options.interface';
 import { TENANCY_REQUIREMENT_KEY } from '../prisma/prisma.constants';
 import { PRISMA_MODULE_OPTIONS } from '../prisma/prisma.module-definition';
+import { resolvePrismaOptions } from '../prisma/prisma-options';
 import { isUuid, type TenantStore } from '../prisma/tenant-extension';
 import type { TenancyRequirement } from './tenant-scoped.decorator';
 import { MembershipVerifier } from './membership-verifier';
@@ -33,7 +34,7 @@ export class TenantGuard implements CanActivate {
     private readonly membership: MembershipVerifier,
     @Inject(PRISMA_MODULE_OPTIONS) options: PrismaModuleOptions,
   ) {
-    this.claim = options.tenantClaim ?? 'workspaceId';
+    this.claim = resolvePrismaOptions(options).tenantClaim;
   }
 
   async canActivate(context: ExecutionContext): Promise<boolean> {

@@ -30,10 +30,7 @@ export class TokenVerifier {
   private readonly options: jwt.VerifyOptions;
 
   constructor(@Inject(PRISMA_MODULE_OPTIONS) moduleOptions: PrismaModuleOptions) {
-    const { jwt: settings } = resolvePrismaOptions({
-      url: 'postgresql://unused/unused',
-      ...moduleOptions,
-    });
+    const { jwt: settings } = resolvePrismaOptions(moduleOptions);
     if (settings.secret) this.keys.set('HS256', settings.secret);
     if (settings.publicKey) this.keys.set('RS256', settings.publicKey);
     if (this.keys.size === 0) throw new MissingJwtKeyError();

@@ -1,8 +1,8 @@
-import pg from 'pg';
 import { readEnvironment } from '../../src/config/environment';
 import {
   applyMigrations,
   assertReachable,
+  recreateDatabase,
   setEmbeddedRolePasswords,
   withDatabase,
 } from '../../src/database/database-bootstrap';
@@ -50,14 +50,7 @@ export default async function globalSetup(): Promise<void> {
     systemUrl = server.urlFor(TEST_DATABASE, 'app_admin', 'app_admin');
   }
 
-  const admin = new pg.Client({ connectionString: withDatabase(ownerUrl, 'postgres') });
-  await admin.connect();
-  try {
-    await admin.query(`DROP DATABASE IF EXISTS ${TEST_DATABASE} WITH (FORCE)`);
-    await admin.query(`CREATE DATABASE ${TEST_DATABASE}`);
-  } finally {
-    await admin.end();
-  }
+  await recreateDatabase(ownerUrl, TEST_DATABASE);
   await applyMigrations(ownerUrl);
   if (globals.__EMBEDDED_POSTGRES__) await setEmbeddedRolePasswords(ownerUrl);
 

@@ -1,10 +1,17 @@
-import { type ArgumentsHost, type HttpServer, Logger, NotFoundException } from '@nestjs/common';
+import {
+  type ArgumentsHost,
+  ConflictException,
+  type HttpServer,
+  Logger,
+  NotFoundException,
+} from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { Prisma } from '@prisma/client';
 import { DriverAdapterError } from '@prisma/driver-adapter-utils';
 import { CrossTenantWriteError } from './errors/cross-tenant-write.error';
 import { InvalidTenantIdError } from './errors/invalid-tenant-id.error';
 import { MissingTenantContextError } from './errors/missing-tenant-context.error';
+import { TenancyError } from './errors/tenancy.error';
 import { UnscopableQueryError } from './errors/unscopable-query.error';
 import { PrismaExceptionFilter } from './prisma-exception.filter';
 
@@ -43,12 +50,24 @@ afterEach(() => {
   logged.mockRestore();
 });
 
+/** What the filter sent through the stand-in Express response. */
+interface Sent {
+  status: number;
+  body: unknown;
+  calls: number;
+  headers: Record<string, string>;
+}
+
 /** Runs the filter on `exception` with a stand-in Express response; returns what it sent. */
-function respond(exception: Error): { status: number; body: unknown; calls: number } {
+function respond(exception: Error): Sent {
   let status = 0;
   let sent: unknown;
   let calls = 0;
+  const headers: Record<string, string> = {};
   const response = {
+    setHeader(name: string, value: string) {
+      headers[name] = value;
+    },
     status(code: number) {
       status = code;
       return {
@@ -63,7 +82,7 @@ function respond(exception: Error): { status: number; body: unknown; calls: numb
     switchToHttp: () => ({ getResponse: () => response, getRequest: () => ({}) }),
   } as unknown as ArgumentsHost;
   filter.catch(exception, host);
-  return { status, body: sent, calls };
+  return { status, body: sent, calls, headers };
 }
 
 /** Asserts the sent body carries nothing from the original error. */
@@ -86,7 +105,7 @@ function expectNothingLeaked(sent: unknown): void {
 }
 
 describe('PrismaExceptionFilter', () => {
-  it.each<[string, () => Error, number, string, string]>([
+  it.each<[string, () => Error, number, string, string, string?]>([
     [
       'P2002 unique violation',
       () => known('P2002'),
@@ -138,6 +157,7 @@ describe('PrismaExceptionFilter', () => {
       503,
       'The database is busy; try again shortly',
       'Service Unavailable',
+      '2',
     ],
     [
       'P1001 unreachable (known request error)',
@@ -145,6 +165,7 @@ describe('PrismaExceptionFilter', () => {
       503,
       'The database is unavailable',
       'Service Unavailable',
+      '5',
     ],
     [
       'P1001 unreachable (initialization error)',
@@ -157,6 +178,7 @@ describe('PrismaExceptionFilter', () => {
       503,
       'The database is unavailable',
       'Service Unavailable',
+      '5',
     ],
     [
       'a driver connection failure (P2010, DatabaseNotReachable)',
@@ -177,6 +199,7 @@ describe('PrismaExceptionFilter', () => {
       503,
       'The database is unavailable',
       'Service Unavailable',
+      '5',
     ],
     [
       'a validation error',
@@ -286,7 +309,8 @@ describe('PrismaExceptionFilter', () => {
     ],
   ])(
     '%s: exact status and body, nothing of the original error',
-    (_, make, statusCode, message, error) => {
+    // A rest parameter: with six declared parameters Jest would pass `done` to five-element rows.
+    (...[, make, statusCode, message, error, retryAfter]) => {
       const exception = make();
 
       const sent = respond(exception);
@@ -295,6 +319,7 @@ describe('PrismaExceptionFilter', () => {
         status: statusCode,
         body: body(statusCode, message, error),
         calls: 1,
+        headers: retryAfter === undefined ? {} : { 'Retry-After': retryAfter },
       });
       expectNothingLeaked(sent.body);
     },
@@ -350,23 +375,359 @@ describe('PrismaExceptionFilter', () => {
       code: 'ECONNREFUSED',
     };
 
-    const { status, body: sent } = respond(foreign as unknown as Error);
+    const sent = respond(foreign as unknown as Error);
 
-    expect({ status, sent }).toEqual({
+    expect(sent).toEqual({
       status: 503,
-      sent: body(503, 'The database is unavailable', 'Service Unavailable'),
+      body: body(503, 'The database is unavailable', 'Service Unavailable'),
+      calls: 1,
+      headers: { 'Retry-After': '5' },
     });
   });
+});
 
-  it.each(['Connection terminated unexpectedly', 'timeout exceeded when trying to connect'])(
-    'maps a plain node-postgres "%s" to 503',
-    (message) => {
-      const { status, body: sent } = respond(new Error(message));
+/** PostgreSQL's error as @prisma/adapter-pg reports a SQLSTATE it does not classify. */
+const postgres = (code: string, message: string) =>
+  new DriverAdapterError({
+    kind: 'postgres',
+    code,
+    severity: 'ERROR',
+    message: `${message} ${SECRET_UUID}`,
+    detail: `Key (workspace_id, id)=(${OTHER_WORKSPACE}, ${SECRET_UUID}) in "approval_items".`,
+    column: undefined,
+    hint: undefined,
+  });
 
-      expect({ status, sent }).toEqual({
-        status: 503,
-        sent: body(503, 'The database is unavailable', 'Service Unavailable'),
-      });
+/** A raw query's failure as Prisma 6.19 wraps it (P2010, the driver error in `meta`). */
+const rawQueryFailure = (code: string, message: string) =>
+  new Prisma.PrismaClientKnownRequestError(
+    `Raw query failed. Code: \`${code}\`. Message: \`${message} ${SQL}\``,
+    {
+      code: 'P2010',
+      clientVersion: CLIENT_VERSION,
+      meta: {
+        driverAdapterError: { name: 'DriverAdapterError', cause: postgres(code, message).cause },
+      },
     },
   );
+
+const unknown = (message: string) =>
+  new Prisma.PrismaClientUnknownRequestError(`${SECRET_MESSAGE}\n${message}`, {
+    clientVersion: CLIENT_VERSION,
+  });
+
+/** Stand-in for src/prisma/errors/tenant-busy.error.ts (the filter matches it by name). */
+class TenantBusyError extends TenancyError {
+  constructor(readonly retryAfterSeconds: number) {
+    super(`Workspace ${OTHER_WORKSPACE} has too many operations in flight`);
+  }
+}
+
+const BUSY = ['The database is busy; try again shortly', 'Service Unavailable'] as const;
+const SLOW = ['The database took too long to answer', 'Service Unavailable'] as const;
+const UNAVAILABLE = ['The database is unavailable', 'Service Unavailable'] as const;
+const CONFLICT = ['The record was changed concurrently; try again', 'Conflict'] as const;
+const REFERENCED = ['A related record does not exist or is still referenced', 'Conflict'] as const;
+const TENANT_BUSY = [
+  'This workspace has too much work in progress; try again shortly',
+  'Service Unavailable',
+] as const;
+
+describe('PrismaExceptionFilter under load: busy, timeout and conflict errors', () => {
+  it.each<[string, () => Error, number, readonly [string, string], string | undefined]>([
+    // Prisma's transaction manager (P2028) and codes of driver error kinds.
+    [
+      'P2028 unable to start a transaction in time',
+      () =>
+        known('P2028', 'Transaction API error: Unable to start a transaction in the given time.'),
+      503,
+      BUSY,
+      '2',
+    ],
+    [
+      'P2028 expired transaction',
+      () =>
+        known(
+          'P2028',
+          'Transaction API error: A query cannot be executed on an expired transaction. The timeout for this transaction was 5000 ms, however 5012 ms passed since the start of the transaction.',
+        ),
+      503,
+      BUSY,
+      '2',
+    ],
+    [
+      'P2028 transaction already closed',
+      () =>
+        known(
+          'P2028',
+          'Transaction API error: Transaction already closed: A commit cannot be executed on a transaction that was rolled back.',
+        ),
+      503,
+      BUSY,
+      '2',
+    ],
+    ['P2034 write conflict or deadlock', () => known('P2034'), 409, CONFLICT, '1'],
+    ['P2024 pool timeout', () => known('P2024'), 503, BUSY, '2'],
+    ['P2037 too many connections', () => known('P2037'), 503, BUSY, '2'],
+    ['P1008 operation timed out', () => known('P1008'), 503, SLOW, '2'],
+    ['P1018 transaction already closed', () => known('P1018'), 503, BUSY, '2'],
+    // PostgreSQL's SQLSTATEs as adapter-pg reports them (DriverAdapterError, kind postgres).
+    ['40P01 deadlock', () => postgres('40P01', 'deadlock detected'), 409, CONFLICT, '1'],
+    [
+      '40001 serialization failure',
+      () => postgres('40001', 'could not serialize access due to concurrent update'),
+      409,
+      CONFLICT,
+      '1',
+    ],
+    [
+      '55P03 lock not available',
+      () => postgres('55P03', 'canceling statement due to lock timeout'),
+      503,
+      BUSY,
+      '2',
+    ],
+    [
+      '57014 statement timeout',
+      () => postgres('57014', 'canceling statement due to statement timeout'),
+      503,
+      SLOW,
+      '2',
+    ],
+    [
+      '53300 too many connections',
+      () => postgres('53300', 'sorry, too many clients already'),
+      503,
+      BUSY,
+      '2',
+    ],
+    [
+      '53400 configuration limit exceeded',
+      () => postgres('53400', 'configuration limit exceeded'),
+      503,
+      BUSY,
+      '2',
+    ],
+    // Driver error kinds of adapter-pg.
+    [
+      'TransactionWriteConflict (adapter-pg kind of 40001)',
+      () => new DriverAdapterError({ kind: 'TransactionWriteConflict' }),
+      409,
+      CONFLICT,
+      '1',
+    ],
+    [
+      'TooManyConnections (adapter-pg kind of 53300)',
+      () =>
+        new DriverAdapterError({ kind: 'TooManyConnections', cause: `too many ${SECRET_UUID}` }),
+      503,
+      BUSY,
+      '2',
+    ],
+    // Raw queries: P2010 with the driver error in meta.
+    [
+      'a raw query deadlock (P2010)',
+      () => rawQueryFailure('40P01', 'deadlock detected'),
+      409,
+      CONFLICT,
+      '1',
+    ],
+    [
+      'a raw query statement timeout (P2010)',
+      () => rawQueryFailure('57014', 'canceling statement due to statement timeout'),
+      503,
+      SLOW,
+      '2',
+    ],
+    // A node-postgres error carrying a SQLSTATE, as Prisma's request handler wraps it.
+    [
+      'a SQLSTATE as the code of a known request error (55P03)',
+      () => known('55P03', 'could not obtain lock on row in relation "approval_items"'),
+      503,
+      BUSY,
+      '2',
+    ],
+    [
+      'a SQLSTATE as the code of a known request error (40P01)',
+      () => known('40P01'),
+      409,
+      CONFLICT,
+      '1',
+    ],
+    // Unknown request errors, known only by their message.
+    [
+      'an unknown request error: unable to start a transaction',
+      () => unknown('Transaction API error: Unable to start a transaction in the given time.'),
+      503,
+      BUSY,
+      '2',
+    ],
+    [
+      'an unknown request error: deadlock detected',
+      () => unknown('deadlock detected'),
+      409,
+      CONFLICT,
+      '1',
+    ],
+    [
+      'an unknown request error: statement timeout',
+      () => unknown('canceling statement due to statement timeout'),
+      503,
+      SLOW,
+      '2',
+    ],
+    [
+      'an unknown request error: too many clients',
+      () => unknown('sorry, too many clients already'),
+      503,
+      BUSY,
+      '2',
+    ],
+    [
+      'an unknown request error: connection terminated',
+      () => unknown('Connection terminated unexpectedly'),
+      503,
+      UNAVAILABLE,
+      '5',
+    ],
+    // node-postgres's own errors, unwrapped (plain Error).
+    ['plain "Query read timeout"', () => new Error('Query read timeout'), 503, SLOW, '2'],
+    [
+      'plain "timeout exceeded when trying to connect"',
+      () => new Error('timeout exceeded when trying to connect'),
+      503,
+      UNAVAILABLE,
+      '5',
+    ],
+    [
+      'plain "Connection terminated unexpectedly"',
+      () => new Error('Connection terminated unexpectedly'),
+      503,
+      UNAVAILABLE,
+      '5',
+    ],
+    [
+      'plain "Connection terminated due to connection timeout"',
+      () => new Error('Connection terminated due to connection timeout'),
+      503,
+      UNAVAILABLE,
+      '5',
+    ],
+    // One workspace over its admission limit.
+    ['TenantBusyError', () => new TenantBusyError(3), 503, TENANT_BUSY, '3'],
+    [
+      'TenantBusyError, fractional seconds rounded up',
+      () => new TenantBusyError(2.2),
+      503,
+      TENANT_BUSY,
+      '3',
+    ],
+    [
+      'TenantBusyError without usable seconds',
+      () => new TenantBusyError(Number.NaN),
+      503,
+      TENANT_BUSY,
+      '1',
+    ],
+    [
+      'TenantBusyError from another realm (matched by name)',
+      () =>
+        ({
+          name: 'TenantBusyError',
+          message: `Workspace ${OTHER_WORKSPACE} is busy`,
+          retryAfterSeconds: 4,
+        }) as unknown as Error,
+      503,
+      TENANT_BUSY,
+      '4',
+    ],
+    // PostgreSQL 18's RESTRICT violation: the same outcome as a foreign key violation (15: 23503).
+    [
+      '23001 restrict violation (PostgreSQL 18, as adapter-pg 6.19 throws it)',
+      () =>
+        new DriverAdapterError({
+          originalCode: '23001',
+          originalMessage: `update or delete on table "projects" violates RESTRICT setting of foreign key constraint "approval_items_workspace_id_project_id_fkey" on table "approval_items" ${SECRET_UUID}`,
+          kind: 'postgres',
+          code: '23001',
+          severity: 'ERROR',
+          message: `update or delete on table "projects" violates RESTRICT setting of foreign key constraint "approval_items_workspace_id_project_id_fkey" on table "approval_items" ${SECRET_UUID}`,
+          detail: `Key (workspace_id, id)=(${OTHER_WORKSPACE}, ${SECRET_UUID}) is referenced from table "approval_items".`,
+        } as ConstructorParameters<typeof DriverAdapterError>[0]),
+      409,
+      REFERENCED,
+      undefined,
+    ],
+    [
+      '23001 restrict violation in a raw query (P2010)',
+      () =>
+        rawQueryFailure('23001', 'update or delete on table "projects" violates RESTRICT setting'),
+      409,
+      REFERENCED,
+      undefined,
+    ],
+    [
+      '23503 as the code of a known request error',
+      () => known('23503'),
+      409,
+      REFERENCED,
+      undefined,
+    ],
+  ])(
+    '%s: exact status, body and Retry-After, nothing of the original error',
+    (_, make, statusCode, [message, error], retryAfter) => {
+      const sent = respond(make());
+
+      expect(sent).toEqual({
+        status: statusCode,
+        body: body(statusCode, message, error),
+        calls: 1,
+        headers: retryAfter === undefined ? {} : { 'Retry-After': retryAfter },
+      });
+      expectNothingLeaked(sent.body);
+    },
+  );
+
+  it('logs shed requests as warnings, not errors', () => {
+    const warned = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+    try {
+      respond(
+        known('P2028', 'Transaction API error: Unable to start a transaction in the given time.'),
+      );
+      respond(new TenantBusyError(1));
+
+      expect(logged).not.toHaveBeenCalled();
+      expect(warned.mock.calls).toEqual([
+        [
+          '503 (retry after 2 s) for PrismaClientKnownRequestError: Transaction API error: Unable to start a transaction in the given time.',
+        ],
+        [
+          `503 (retry after 1 s) for TenantBusyError: Workspace ${OTHER_WORKSPACE} has too many operations in flight`,
+        ],
+      ]);
+    } finally {
+      warned.mockRestore();
+    }
+  });
+
+  it('leaves an HttpException and an unrelated plain Error to Nest, whatever their message', () => {
+    const reply = jest.fn();
+    const nest = new PrismaExceptionFilter({
+      reply,
+      isHeadersSent: () => false,
+      end: jest.fn(),
+    } as unknown as HttpServer);
+    const host = {
+      getArgByIndex: () => ({}),
+      switchToHttp: () => ({ getResponse: () => ({}), getRequest: () => ({}) }),
+    } as unknown as ArgumentsHost;
+
+    nest.catch(new ConflictException('deadlock detected'), host);
+    nest.catch(new Error('the invoice total is negative'), host);
+
+    expect(reply.mock.calls.map(([, sent, status]: unknown[]) => [status, sent])).toEqual([
+      [409, { message: 'deadlock detected', error: 'Conflict', statusCode: 409 }],
+      [500, { statusCode: 500, message: 'Internal server error' }],
+    ]);
+  });
 });

@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
 import { PrismaPg } from '@prisma/adapter-pg';
 import { Prisma, PrismaClient, type ApprovalStatus } from '@prisma/client';
+import { DriverAdapterError } from '@prisma/driver-adapter-utils';
 import fc from 'fast-check';
 import pg from 'pg';
 import { CrossTenantWriteError } from '../../src/prisma/errors/cross-tenant-write.error';
@@ -31,7 +32,7 @@ import {
  *   does not own (foreign, deleted or never existing);
  * - P2003: a scalar foreign key (`projectId`, `approvalItemId`) to a row the caller does not own
  *   (the composite key `(workspace_id, x_id)` has no such row), and deleting a project that still
- *   has items (ON DELETE RESTRICT);
+ *   has items (ON DELETE RESTRICT; on PostgreSQL 18 a DriverAdapterError with SQLSTATE 23001);
  * - P2002: a slug already used in the caller's workspace (slugs are unique per workspace only);
  * - `CrossTenantWriteError`: `workspaceId` naming another workspace, on create or update.
  * An upsert of an id the caller does not own creates a new row in the caller's workspace.
@@ -355,8 +356,21 @@ function describeError(error: unknown): string {
   return `${error.name}${typeof code === 'string' ? ` ${code}` : ''}: ${last}`;
 }
 
+/**
+ * PostgreSQL 18 reports a violated `ON DELETE RESTRICT` key as SQLSTATE 23001 restrict_violation
+ * (15 says 23503, which Prisma turns into P2003); @prisma/adapter-pg 6.19 does not classify 23001,
+ * so it arrives as a raw DriverAdapterError. The same outcome as P2003 (the filter answers both
+ * with 409).
+ */
+function isRestrictViolation(error: unknown): boolean {
+  if (!(error instanceof DriverAdapterError)) return false;
+  const cause = error.cause as { kind: string; code?: unknown };
+  return cause.kind === 'postgres' && cause.code === '23001';
+}
+
 function matches(error: unknown, expected: Rejection): boolean {
   if (expected === 'CrossTenantWriteError') return error instanceof CrossTenantWriteError;
+  if (expected === 'P2003' && isRestrictViolation(error)) return true;
   return error instanceof Prisma.PrismaClientKnownRequestError && error.code === expected;
 }
 

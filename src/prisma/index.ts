@@ -22,13 +22,19 @@ export {
   runInTenant,
   tenantContext,
   tenantExtension,
+  type TenantAdapterOptions,
   type TenantClientOptions,
   type TenantPoolOptions,
   type TenantPrismaClient,
   type TenantStore,
 } from './tenant-extension';
 export { RowLevelSecurityVerifier, tenantTables } from './row-level-security.verifier';
+export { TenantSettingSigner, deriveSettingKey } from './tenant/tenant-setting.signer';
 export { TenancyError } from './errors/tenancy.error';
+export { InvalidSettingSecretError } from './errors/invalid-setting-secret.error';
+export { SettingKeyMismatchError } from './errors/setting-key-mismatch.error';
+export { TenantBusyError } from './errors/tenant-busy.error';
+export { ConnectionStateError } from './errors/connection-state.error';
 export { MissingTenantContextError } from './errors/missing-tenant-context.error';
 export { InvalidTenantIdError } from './errors/invalid-tenant-id.error';
 export { CrossTenantWriteError } from './errors/cross-tenant-write.error';

@@ -5,7 +5,7 @@ import type { PrismaModuleOptions } from './interfaces/prisma-module-options.int
 export type ResolvedPrismaOptions = Required<
   Omit<
     PrismaModuleOptions,
-    'url' | 'systemUrl' | 'tenantModels' | 'tenantRootModel' | 'jwt' | 'pool'
+    'url' | 'systemUrl' | 'tenantModels' | 'tenantRootModel' | 'jwt' | 'pool' | 'settingSecret'
   >
 > & {
   /** `undefined` when neither `url` nor DATABASE_URL is set (see `requireUrl`). */
@@ -16,6 +16,8 @@ export type ResolvedPrismaOptions = Required<
   jwt: Required<Pick<NonNullable<PrismaModuleOptions['jwt']>, 'clockToleranceSeconds'>> &
     Omit<NonNullable<PrismaModuleOptions['jwt']>, 'clockToleranceSeconds'>;
   pool: ResolvedPoolOptions;
+  /** `undefined` when neither `settingSecret` nor TENANT_SETTING_SECRET is set. */
+  settingSecret: string | undefined;
 };
 
 /** Connection pool settings with their documented defaults applied. */
@@ -23,11 +25,14 @@ export type ResolvedPoolOptions = Required<NonNullable<PrismaModuleOptions['pool
 
 /** Applies the documented pool defaults; the tenant pool and the system client's pool share them. */
 export function resolvePoolOptions(pool: PrismaModuleOptions['pool'] = {}): ResolvedPoolOptions {
+  const max = pool.max ?? 10;
   return {
-    max: pool.max ?? 10,
+    max,
     connectionTimeoutMillis: pool.connectionTimeoutMillis ?? 5000,
     idleTimeoutMillis: pool.idleTimeoutMillis ?? 10_000,
     queryTimeoutMillis: pool.queryTimeoutMillis ?? 15_000,
+    idleInTransactionTimeoutMillis: pool.idleInTransactionTimeoutMillis ?? 30_000,
+    maxConnectionsPerTenant: Math.max(1, pool.maxConnectionsPerTenant ?? Math.ceil(max / 2)),
   };
 }
 
@@ -82,5 +87,7 @@ export function resolvePrismaOptions(
     connectRetryDelayMs: options.connectRetryDelayMs ?? 500,
     rlsCheck: options.rlsCheck ?? 'error',
     pool: resolvePoolOptions(options.pool),
+    settingSecret: options.settingSecret ?? env.TENANT_SETTING_SECRET,
+    settingMaxAgeSeconds: options.settingMaxAgeSeconds ?? 300,
   };
 }

@@ -14,6 +14,9 @@ import {
 import type { PrismaModuleOptions } from './interfaces/prisma-module-options.interface';
 import { PRISMA_MODULE_OPTIONS } from './prisma.module-definition';
 import { requireUrl, resolvePrismaOptions, type ResolvedPrismaOptions } from './prisma-options';
+import type { QueryResult } from 'pg';
+import { RowLevelSecurityNotEnforcedError } from './errors/row-level-security-not-enforced.error';
+import { SettingKeyMismatchError } from './errors/setting-key-mismatch.error';
 import { RowLevelSecurityVerifier } from './row-level-security.verifier';
 import { createTenantAdapter } from './tenant-extension';
 import type { TenantAwarePool } from './tenant/tenant-aware-pool';
@@ -55,7 +58,10 @@ export class PrismaService extends PrismaClient implements OnModuleInit, OnAppli
 
   constructor(@Inject(PRISMA_MODULE_OPTIONS) options: PrismaModuleOptions) {
     const settings = resolvePrismaOptions(options);
-    const adapter = createTenantAdapter(requireUrl(settings), settings.pool);
+    const adapter = createTenantAdapter(requireUrl(settings), {
+      ...settings.pool,
+      settingSecret: settings.settingSecret,
+    });
     super({
       adapter,
       log: settings.log.map((level) => ({ emit: 'event' as const, level })),
@@ -80,6 +86,7 @@ export class PrismaService extends PrismaClient implements OnModuleInit, OnAppli
   async onModuleInit(): Promise<void> {
     if (!(#brand in this)) return;
     await this.connectWithRetries();
+    await this.installSettingKey();
     if (this.settings.rlsCheck !== 'off') {
       await new RowLevelSecurityVerifier(this, this.settings).verify(this.logger);
     }
@@ -103,6 +110,37 @@ export class PrismaService extends PrismaClient implements OnModuleInit, OnAppli
     } catch {
       return false;
     }
+  }
+
+  /**
+   * Stores the key that verifies the signed tenant setting in the database on first start (as
+   * the runtime role, through a function that never replaces a different key), and checks that
+   * the database's key is this app's.
+   *
+   * @throws SettingKeyMismatchError when the database holds another key.
+   * @throws RowLevelSecurityNotEnforcedError when the migrations that verify it are missing.
+   */
+  private async installSettingKey(): Promise<void> {
+    let outcome: string | undefined;
+    try {
+      const result = (await this.tenantPool.query(
+        'SELECT public.tenancy_install_setting_key($1, $2) AS outcome',
+        [this.tenantPool.settings.signer.key, this.settings.settingMaxAgeSeconds],
+      )) as QueryResult<{ outcome: string }>;
+      outcome = result.rows[0]?.outcome;
+    } catch (error) {
+      if ((error as { code?: string }).code !== '42883') throw error;
+      const problem = new RowLevelSecurityNotEnforcedError([
+        'the database has no tenant setting verifier (public.tenancy_install_setting_key); apply ' +
+          'the migrations (npm run db:deploy) or generate them for your schema',
+      ]);
+      if (this.settings.rlsCheck === 'error') throw problem;
+      this.logger.warn(problem.message);
+      return;
+    }
+    if (outcome === 'mismatch') throw new SettingKeyMismatchError();
+    if (outcome === 'installed')
+      this.logger.log('Installed the tenant setting key in the database');
   }
 
   private async connectWithRetries(): Promise<void> {

@@ -15,7 +15,7 @@ import { runInTenant, type TenantPrismaClient } from '../prisma/tenant-extension
 const CACHE_LIMIT = 10_000;
 
 /** The `WorkspaceMember` lookup as SQL, with table and column names from the schema. */
-function membershipQuery(tenantField: string): string | undefined {
+function membershipQuery(tenantField: string, schema: string): string | undefined {
   const model = Prisma.dmmf.datamodel.models.find((m) => m.name === 'WorkspaceMember');
   if (!model) return undefined;
   const column = (name: string) => {
@@ -25,7 +25,8 @@ function membershipQuery(tenantField: string): string | undefined {
   const tenant = column(tenantField);
   const user = column('userId');
   if (!tenant || !user) return undefined;
-  return `SELECT 1 FROM "${model.dbName ?? model.name}" WHERE ${tenant} = $1 AND ${user} = $2 LIMIT 1`;
+  // Schema-qualified: unqualified names could resolve to a temporary table of the same name.
+  return `SELECT 1 FROM "${schema}"."${model.dbName ?? model.name}" WHERE ${tenant} = $1 AND ${user} = $2 LIMIT 1`;
 }
 
 /**
@@ -51,7 +52,7 @@ export class MembershipVerifier {
     const settings = resolvePrismaOptions(options);
     this.ttl = settings.membershipCacheTtlMs;
     this.verify = settings.verifyMembership;
-    this.sql = membershipQuery(settings.tenantField);
+    this.sql = membershipQuery(settings.tenantField, prisma.tenantPool.settings.schema);
     if (this.verify === true && !this.sql) {
       throw new InvalidPrismaModuleOptionsError(
         'verifyMembership: true needs a WorkspaceMember model with userId and the tenant field; ' +

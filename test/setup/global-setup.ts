@@ -7,6 +7,8 @@ import {
   withDatabase,
 } from '../../src/database/database-bootstrap';
 import { startEmbeddedPostgres } from '../../src/database/embedded-postgres';
+import { randomBytes } from 'node:crypto';
+import { installSettingKey } from '../support/tenant-setting';
 import type { TestGlobals } from './test-database';
 
 function passwordOf(url: string | undefined): string {
@@ -52,6 +54,10 @@ export default async function globalSetup(): Promise<void> {
 
   await recreateDatabase(ownerUrl, TEST_DATABASE);
   await applyMigrations(ownerUrl);
+  // One tenant setting secret per run, its key installed up front: tests that talk to PostgreSQL
+  // without starting an app sign their settings with it too (test/support/tenant-setting.ts).
+  process.env.TENANT_SETTING_SECRET ??= randomBytes(48).toString('base64url');
+  await installSettingKey(ownerUrl, process.env.TENANT_SETTING_SECRET);
   if (globals.__EMBEDDED_POSTGRES__) await setEmbeddedRolePasswords(ownerUrl);
 
   process.env.NODE_ENV = 'test';

@@ -82,9 +82,39 @@ export interface PrismaModuleOptions {
     connectionTimeoutMillis?: number;
     /** Idle connections are closed after this long, ms. Default: 10000. */
     idleTimeoutMillis?: number;
-    /** Client-side limit for one query, ms (0: none). Default: 15000. */
+    /**
+     * Longest run of one statement, ms: enforced by PostgreSQL (`statement_timeout`, pinned on every
+     * transaction of the tenant pool, so it holds behind PgBouncer too), with a client-side backstop
+     * 2 s later that discards the connection. 0: none. Default: 15000.
+     */
     queryTimeoutMillis?: number;
+    /**
+     * Longest idle time inside a transaction, ms (`idle_in_transaction_session_timeout`, pinned on
+     * every transaction): PostgreSQL ends a transaction left open by a stuck request instead of
+     * holding locks and a connection. 0: none. Default: 30000.
+     */
+    idleInTransactionTimeoutMillis?: number;
+    /**
+     * Database operations (queries and transactions) one tenant may run at once, so one busy
+     * workspace cannot take the whole pool; more wait up to `connectionTimeoutMillis`, then fail
+     * with TenantBusyError (503). Work without a tenant shares one such share. Default:
+     * half of `max`, rounded up.
+     */
+    maxConnectionsPerTenant?: number;
   };
+  /**
+   * Secret that signs the tenant setting PostgreSQL's Row-Level Security verifies (at least 32
+   * characters; the same for every app on the database). PostgreSQL stores a key derived from it,
+   * which the application roles cannot read, so SQL running as the runtime role cannot forge a
+   * tenant. Default: `process.env.TENANT_SETTING_SECRET`; required.
+   */
+  settingSecret?: string;
+  /**
+   * How long a signed tenant setting stays valid, seconds, measured by PostgreSQL's clock at the
+   * start of the transaction that uses it (so it also bounds the clock skew tolerated between app
+   * and database). Installed with the key on first start. Default: 300.
+   */
+  settingMaxAgeSeconds?: number;
 }
 
 /** For `forRootAsync({ useClass })` / `useExisting`: a class that creates the options. */

@@ -1,12 +1,55 @@
 import pg from 'pg';
+import { ConnectionStateError } from '../errors/connection-state.error';
 import { TENANT_SETTING } from '../prisma.constants';
 import { isUuid } from './tenant-context';
 import { TenantBoundQuery } from './tenant-bound-query';
+import { TenantLimiter, type ReleasePermit } from './tenant-limiter';
+import type { TenantSettingSigner } from './tenant-setting.signer';
 
-const BINDING = Symbol('tenant-binding');
+/** Who the current work runs for, as the pool reads it when the driver calls it. */
+export interface TenantClaims {
+  tenantId?: string;
+  userId?: string;
+}
 
-/** The tenant a checked-out connection's transaction belongs to (layer 2). */
-type BoundClient = pg.PoolClient & { [BINDING]?: string };
+/** What the tenant-aware pool needs besides node-postgres' own settings. */
+export interface TenantAwarePoolSettings {
+  /** The current tenant and user (from the request or job context). */
+  claims: () => TenantClaims;
+  /** Signs the tenant setting that Row-Level Security verifies. */
+  signer: TenantSettingSigner;
+  /** The schema that unqualified SQL resolves to (Prisma's `?schema=`, default `public`). */
+  schema: string;
+  /** Server-side `statement_timeout` of every statement, ms (0: none). */
+  statementTimeoutMillis: number;
+  /** Server-side `idle_in_transaction_session_timeout` of every transaction, ms (0: none). */
+  idleInTransactionTimeoutMillis: number;
+  /** Database operations one tenant may run at once. */
+  maxConnectionsPerTenant: number;
+  /** Longest wait for a tenant's turn before TenantBusyError, ms. */
+  tenantWaitMillis: number;
+}
+
+/** The statement pipelined before every query outside a transaction (see TenantBoundQuery). */
+const PINS_SQL =
+  `SELECT pg_catalog.set_config('${TENANT_SETTING}', $1, true), ` +
+  `pg_catalog.set_config('row_security', 'on', true), ` +
+  `pg_catalog.set_config('search_path', $2, true), ` +
+  `pg_catalog.set_config('statement_timeout', $3, true)`;
+/** The statement pipelined before a transaction's first statement. */
+const CLAIM_SQL = `SELECT pg_catalog.set_config('${TENANT_SETTING}', $1, true)`;
+
+const STATE = Symbol('tenant-connection-state');
+
+/** Layer 2's state of a checked-out connection. */
+interface ConnectionState {
+  /** The signed setting for this checkout's transaction. */
+  setting: string;
+  /** True between our BEGIN and the transaction's first statement, which carries the setting. */
+  pending: boolean;
+}
+
+type TenantClient = pg.PoolClient & { [STATE]?: ConnectionState };
 
 function queryText(config: unknown): string | undefined {
   if (typeof config === 'string') return config;
@@ -14,24 +57,68 @@ function queryText(config: unknown): string | undefined {
   return typeof text === 'string' ? text : undefined;
 }
 
+const BEGIN = /^\s*BEGIN\s*;?\s*$/i;
+const SET_TRANSACTION = /^\s*SET\s+TRANSACTION\b/i;
+
 /**
- * A node-postgres client whose transaction, when its connection was checked out for a tenant,
- * starts with that tenant's setting: `BEGIN` becomes `BEGIN; SET LOCAL app.workspace_id = '...'`
- * in the same round trip. `SET LOCAL` takes no snapshot, so a following
- * `SET TRANSACTION ISOLATION LEVEL` still works; the value ends with the transaction.
+ * A node-postgres client for the tenant pool.
+ * - Every statement it sends uses the extended protocol, so raw SQL is exactly one statement
+ *   (the simple protocol would run `a; b` as two).
+ * - A transaction it starts for a checkout pins the session settings that Row-Level Security
+ *   depends on (`row_security`, `search_path`, timeouts) in its `BEGIN` round trip, and sends the
+ *   signed tenant setting, as a bind parameter, pipelined with the transaction's first statement.
+ *   (A `SELECT set_config(...)` right after `BEGIN` would take a snapshot and break Prisma's
+ *   `SET TRANSACTION ISOLATION LEVEL`, so the claim waits for the first real statement.)
  */
 class TenantAwareClient extends pg.Client {
-  // node-postgres' `query` has many overloads; this override forwards each one unchanged.
+  /** Set by the pool: the `BEGIN` text with this pool's pinned settings. */
+  beginText = 'BEGIN';
+
+  // node-postgres' `query` has many overloads; this override forwards each one.
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  override query(...args: any[]): any {
-    const tenantId = (this as unknown as BoundClient)[BINDING];
-    if (tenantId !== undefined && queryText(args[0])?.trim().toUpperCase() === 'BEGIN') {
-      // The id was checked to be a UUID when bound; escaping is belt and braces.
-      const begin = `BEGIN; SET LOCAL ${TENANT_SETTING} = ${pg.escapeLiteral(tenantId)}`;
-      args[0] = typeof args[0] === 'string' ? begin : { ...(args[0] as object), text: begin };
+  override query(...params: any[]): any {
+    const args: unknown[] = params;
+    const forward = (...a: unknown[]): unknown =>
+      (super.query as (...b: unknown[]) => unknown)(...a);
+    const first: unknown = args[0];
+    if (typeof (first as { submit?: unknown } | null)?.submit === 'function')
+      return forward(...args);
+    const text = queryText(first);
+    if (text === undefined) return forward(...args);
+    const state = (this as unknown as TenantClient)[STATE];
+    if (state && BEGIN.test(text)) {
+      state.pending = true;
+      // Our own text, several statements: the simple protocol is meant here.
+      return forward(this.beginText, ...args.slice(1));
     }
-    // eslint-disable-next-line @typescript-eslint/no-unsafe-argument, @typescript-eslint/no-explicit-any
-    return (super.query as (...a: any[]) => unknown)(...args);
+    const config: pg.QueryConfig & { queryMode?: string } = {
+      ...(typeof first === 'string' ? { text: first } : (first as pg.QueryConfig)),
+      queryMode: 'extended',
+    };
+    const values = Array.isArray(args[1]) ? (args[1] as unknown[]) : config.values;
+    if (state?.pending && !SET_TRANSACTION.test(text)) {
+      state.pending = false;
+      const callback = args.find(
+        (a): a is (e: Error | null, r?: pg.QueryResult) => void => typeof a === 'function',
+      );
+      const result = new Promise<pg.QueryResult>((resolve, reject) => {
+        void forward(
+          new TenantBoundQuery(config, values, CLAIM_SQL, [state.setting], (error, res) =>
+            error ? reject(error) : resolve(res as pg.QueryResult),
+          ),
+        );
+      });
+      if (callback) {
+        result.then(
+          (r) => callback(null, r),
+          (e: Error) => callback(e),
+        );
+        return undefined;
+      }
+      return result;
+    }
+    const rest = args.slice(1).filter((a) => !Array.isArray(a));
+    return forward({ ...config, values }, ...rest);
   }
 }
 
@@ -47,66 +134,141 @@ export function breaksConnection(error: unknown): boolean {
   );
 }
 
+/** Why a connection coming back to the pool must be discarded, or undefined when it is clean. */
+function leftoverState(client: pg.PoolClient): string | undefined {
+  const internals = client as unknown as {
+    getTransactionStatus?: () => string | null;
+    _activeQuery?: unknown;
+    _queryQueue?: unknown[];
+  };
+  if (internals._activeQuery || (internals._queryQueue?.length ?? 0) > 0) return 'still busy';
+  const status = internals.getTransactionStatus?.();
+  if (status === 'T') return 'inside an open transaction';
+  if (status === 'E') return 'inside a failed transaction';
+  return undefined;
+}
+
 /**
  * The connection pool under the tenant client (layer 2 of the isolation).
  *
- * Every query issued while a tenant is in context (as told by `currentTenant`, read when the
- * driver calls the pool, before any wait for a free connection) runs with that tenant's
- * transaction-local setting on the same connection, at no extra round trip:
- * - a single statement is pipelined with `set_config(..., true)` (see TenantBoundQuery);
- * - a transaction (interactive or batch) gets the setting in its `BEGIN` round trip.
- * Queries with no tenant in context run as they are: Row-Level Security then shows them no
- * tenant-owned rows.
+ * Every query, with or without a tenant in context (read when the driver calls the pool, before
+ * any wait for a free connection), runs with the signed tenant setting of that context and with
+ * the settings Row-Level Security depends on pinned for its transaction, at no extra round trip:
+ * - a single statement is pipelined with `SELECT set_config(...)` (see TenantBoundQuery);
+ * - a transaction (interactive or batch) pins them in its `BEGIN` round trip and sends the setting
+ *   with its first statement.
+ * Without a tenant the setting is cleared, so no value left on a pooled connection (by a
+ * transaction pooler's previous client, or by `set_config(..., false)`) is ever read.
+ *
+ * A connection that comes back inside a transaction or still busy is discarded, never reused.
+ * Each tenant may run at most `maxConnectionsPerTenant` operations at once (TenantBusyError after
+ * `tenantWaitMillis`), so one busy workspace cannot starve the others.
  */
 export class TenantAwarePool extends pg.Pool {
+  readonly limiter: TenantLimiter;
+  private readonly pinnedValues: readonly string[];
+
   constructor(
     config: pg.PoolConfig,
-    private readonly currentTenant: () => string | undefined,
+    readonly settings: TenantAwarePoolSettings,
   ) {
-    super({ ...config, Client: TenantAwareClient });
+    const searchPath = `${pg.escapeIdentifier(settings.schema)}, pg_temp`;
+    const pins = [
+      `SET LOCAL row_security = on`,
+      `SET LOCAL search_path = ${searchPath}`,
+      `SET LOCAL statement_timeout = ${Math.max(0, Math.floor(settings.statementTimeoutMillis))}`,
+      `SET LOCAL idle_in_transaction_session_timeout = ${Math.max(0, Math.floor(settings.idleInTransactionTimeoutMillis))}`,
+      // An empty (cleared) claim until the first statement brings the signed one.
+      `SET LOCAL ${TENANT_SETTING} = ''`,
+    ];
+    const beginText = ['BEGIN', ...pins].join('; ');
+    class Client extends TenantAwareClient {
+      override beginText = beginText;
+    }
+    super({ ...config, Client });
+    this.limiter = new TenantLimiter(settings.maxConnectionsPerTenant, settings.tenantWaitMillis);
+    this.pinnedValues = [
+      searchPath,
+      String(Math.max(0, Math.floor(settings.statementTimeoutMillis))),
+    ];
+  }
+
+  /** The signed setting for the current context (a cleared one without tenant and user). */
+  private currentSetting(): { tenantId: string | undefined; setting: string } {
+    const { tenantId, userId } = this.settings.claims();
+    const tenant = tenantId !== undefined && isUuid(tenantId) ? tenantId : undefined;
+    const user = userId !== undefined && isUuid(userId) ? userId : undefined;
+    return {
+      tenantId: tenant,
+      setting:
+        tenant === undefined && user === undefined ? '' : this.settings.signer.sign(tenant, user),
+    };
   }
 
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   override query(...args: any[]): any {
-    const tenantId = this.currentTenant();
     const submittable = typeof (args[0] as { submit?: unknown } | null)?.submit === 'function';
-    if (tenantId === undefined || submittable || typeof args[args.length - 1] === 'function') {
+    if (submittable || typeof args[args.length - 1] === 'function') {
+      // Callback and Submittable styles are pg-pool's own paths; they still get a clean,
+      // extended-protocol client through connect() below, without the pipelined claim.
       // eslint-disable-next-line @typescript-eslint/no-unsafe-argument, @typescript-eslint/no-explicit-any
       return (super.query as (...a: any[]) => unknown)(...args);
     }
     const config: pg.QueryConfig =
       typeof args[0] === 'string' ? { text: args[0] } : (args[0] as pg.QueryConfig);
-    return this.queryAsTenant(tenantId, config, args[1] as unknown[] | undefined);
+    const { tenantId, setting } = this.currentSetting();
+    return this.runPipelined(tenantId, setting, config, args[1] as unknown[] | undefined);
   }
 
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   override connect(...args: any[]): any {
     if (args.length > 0) {
-      // Callback style is pg-pool's own path (pool.query without tenant): no binding, cleared.
+      // Callback style (pg-pool's own pool.query): a clean connection without a claim.
       const callback = args[0] as (
         err: Error | undefined,
-        client?: BoundClient,
+        client?: TenantClient,
         done?: unknown,
       ) => void;
       return super.connect((err, client, done) => {
-        if (client) delete (client as BoundClient)[BINDING];
-        callback(err, client as BoundClient, done);
+        if (client) delete (client as TenantClient)[STATE];
+        callback(err, client as TenantClient, done);
       });
     }
-    const tenantId = this.currentTenant();
-    return super.connect().then((client: BoundClient) => {
-      if (tenantId !== undefined && isUuid(tenantId)) client[BINDING] = tenantId;
-      else delete client[BINDING];
+    const { tenantId, setting } = this.currentSetting();
+    return this.checkout(tenantId).then(({ client, done }) => {
+      client[STATE] = { setting, pending: false };
+      const release = client.release.bind(client);
+      client.release = (error?: Error | boolean) => {
+        delete client[STATE];
+        done();
+        const leftover = error ? undefined : leftoverState(client);
+        return release(leftover ? new ConnectionStateError(leftover) : error);
+      };
       return client;
     });
   }
 
-  private async queryAsTenant(
-    tenantId: string,
+  /** A connection and this tenant's permit (released by `done`). */
+  private async checkout(
+    tenantId: string | undefined,
+  ): Promise<{ client: TenantClient; done: ReleasePermit }> {
+    const done = await this.limiter.acquire(tenantId);
+    try {
+      const client = (await super.connect()) as TenantClient;
+      return { client, done };
+    } catch (error) {
+      done();
+      throw error;
+    }
+  }
+
+  private async runPipelined(
+    tenantId: string | undefined,
+    setting: string,
     config: pg.QueryConfig,
     values: unknown[] | undefined,
   ): Promise<pg.QueryResult> {
-    const client = await super.connect();
+    const { client, done } = await this.checkout(tenantId);
     let failure: unknown;
     // A checked-out client reports a dying connection as an 'error' event; without a listener
     // Node would crash the process. The query itself fails with the same error.
@@ -115,20 +277,34 @@ export class TenantAwarePool extends pg.Pool {
     };
     client.on('error', onError);
     try {
-      return await new Promise<pg.QueryResult>((resolve, reject) => {
+      const result = await new Promise<pg.QueryResult>((resolve, reject) => {
         void client.query(
-          new TenantBoundQuery(config, values ?? config.values, tenantId, (error, result) =>
-            error ? reject(error) : resolve(result as pg.QueryResult),
+          new TenantBoundQuery(
+            config,
+            values ?? config.values,
+            PINS_SQL,
+            [setting, ...this.pinnedValues],
+            (error, res) => (error ? reject(error) : resolve(res as pg.QueryResult)),
           ),
         );
       });
+      const leftover = leftoverState(client);
+      if (leftover) throw new ConnectionStateError(leftover);
+      return result;
     } catch (error) {
-      failure = error;
+      failure ??= error;
       throw error;
     } finally {
       client.removeListener('error', onError);
+      done();
+      const leftover = failure === undefined ? leftoverState(client) : undefined;
       client.release(
-        failure !== undefined && breaksConnection(failure) ? (failure as Error) : undefined,
+        failure !== undefined &&
+          (breaksConnection(failure) || failure instanceof ConnectionStateError)
+          ? (failure as Error)
+          : leftover
+            ? new ConnectionStateError(leftover)
+            : undefined,
       );
     }
   }

@@ -1,5 +1,4 @@
 import pg from 'pg';
-import { TENANT_SETTING } from '../prisma.constants';
 
 /** The parts of node-postgres' connection a query writes protocol messages to. */
 interface PgConnection {
@@ -24,13 +23,12 @@ const PgQuery = pg.Query as unknown as new (
   callback: QueryCallback,
 ) => PgQueryInternals & { submit(connection: pg.Connection): void };
 
-const SET_TENANT = `SELECT set_config('${TENANT_SETTING}', $1, true)`;
-
 /**
  * A node-postgres query that runs with the tenant setting in force, in ONE round trip.
  *
- * It pipelines two statements before a single Sync: `set_config('app.workspace_id', $1, true)` and
- * the query itself. PostgreSQL runs the messages between two Syncs as one implicit transaction, so
+ * It pipelines two statements before a single Sync: a settings statement (`SELECT
+ * pg_catalog.set_config('app.workspace_id', $1, true), ...`, see TenantAwarePool) and the query
+ * itself. PostgreSQL runs the messages between two Syncs as one implicit transaction, so
  * the transaction-local setting applies to the query and ends with it (safe behind PgBouncer in
  * transaction mode, which hands the server connection on only at the end of a transaction). The
  * first statement's result is swallowed; an error in either rolls both back.
@@ -44,7 +42,8 @@ export class TenantBoundQuery extends PgQuery {
   constructor(
     config: pg.QueryConfig,
     values: unknown[] | undefined,
-    private readonly tenantId: string,
+    private readonly settingsText: string,
+    private readonly settingsValues: unknown[],
     callback: QueryCallback,
   ) {
     super(config, values, callback);
@@ -54,8 +53,8 @@ export class TenantBoundQuery extends PgQuery {
     const conn = connection as unknown as PgConnection;
     conn.stream.cork?.();
     try {
-      conn.parse({ text: SET_TENANT, name: '', types: [] });
-      conn.bind({ portal: '', statement: '', values: [this.tenantId] });
+      conn.parse({ text: this.settingsText, name: '', types: [] });
+      conn.bind({ portal: '', statement: '', values: this.settingsValues });
       conn.execute({ portal: '', rows: 0 });
       // Parse/Bind/Describe/Execute/Sync of the query itself (extended protocol even without values).
       this.prepare(conn);

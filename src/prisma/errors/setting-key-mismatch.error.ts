@@ -1,0 +1,16 @@
+import { TenancyError } from './tenancy.error';
+
+/**
+ * The database holds a different tenant setting key than the one derived from this app's secret,
+ * so PostgreSQL would show this app no tenant rows.
+ */
+export class SettingKeyMismatchError extends TenancyError {
+  constructor() {
+    super(
+      'The database verifies the tenant setting with a different key than this app signs it with. ' +
+        'Every app that shares the database must use the same settingSecret / TENANT_SETTING_SECRET. ' +
+        'To rotate the secret, delete the stored key as the database owner ' +
+        '(DELETE FROM tenancy_private.setting_key) and restart every app with the new secret.',
+    );
+  }
+}

@@ -889,7 +889,7 @@ describe('tenant client (createTenantPrismaClient over createTenantAdapter)', ()
             db.approvalItem.findUnique({ where: { id: other.itemIds[0] }, select: { id: true } }),
             db.$queryRaw<
               { setting: string }[]
-            >`SELECT current_setting('app.workspace_id') AS setting`,
+            >`SELECT public.current_workspace_id()::text AS setting`,
           ]),
         );
 
@@ -915,7 +915,7 @@ describe('tenant client (createTenantPrismaClient over createTenantAdapter)', ()
       const seen = await inA(() =>
         db.$transaction(async (tx) => {
           const [{ setting }] = await tx.$queryRaw<{ setting: string }[]>`
-            SELECT current_setting('app.workspace_id') AS setting`;
+            SELECT public.current_workspace_id()::text AS setting`;
           return {
             setting,
             items: idsOf(await tx.approvalItem.findMany({ select: { id: true } })),

@@ -22,6 +22,8 @@ import { buildTenantModelMap, type TenantModelMap } from './tenant/tenant-models
 import { sameId, TenantScoper } from './tenant/tenant-scoper';
 import { TenantAdapterFactory } from './tenant/tenant-adapter';
 import { TenantAwarePool } from './tenant/tenant-aware-pool';
+import { TenantSettingSigner } from './tenant/tenant-setting.signer';
+import { InvalidSettingSecretError } from './errors/invalid-setting-secret.error';
 
 export { isUuid, runInTenant, tenantContext, type TenantStore } from './tenant/tenant-context';
 
@@ -45,6 +47,12 @@ export interface TenantClientOptions {
 /** node-postgres pool settings for `createTenantAdapter`, defaults as in PrismaModuleOptions `pool`. */
 export type TenantPoolOptions = NonNullable<PrismaModuleOptions['pool']>;
 
+/** Options of `createTenantAdapter`: the pool settings plus the tenant setting's secret. */
+export interface TenantAdapterOptions extends TenantPoolOptions {
+  /** Signs the tenant setting. Default: `process.env.TENANT_SETTING_SECRET`; required. */
+  settingSecret?: string;
+}
+
 /** Prisma-specific URL parameters that mean nothing to node-postgres. */
 const PRISMA_ONLY_PARAMS = [
   'pgbouncer',
@@ -53,6 +61,14 @@ const PRISMA_ONLY_PARAMS = [
   'schema',
   'statement_cache_size',
 ];
+
+/** Margin of the client-side query timeout over the server's statement_timeout. */
+const CLIENT_TIMEOUT_MARGIN_MS = 2000;
+
+/** The schema of a connection URL: Prisma's `?schema=` parameter, default `public`. */
+export function schemaOf(url: string): string {
+  return new URL(url).searchParams.get('schema') || 'public';
+}
 
 /** node-postgres settings for a connection URL (Prisma-only URL parameters removed). */
 export function poolConfigFor(url: string, options: TenantPoolOptions = {}): pg.PoolConfig {
@@ -64,20 +80,38 @@ export function poolConfigFor(url: string, options: TenantPoolOptions = {}): pg.
     max: pool.max,
     connectionTimeoutMillis: pool.connectionTimeoutMillis,
     idleTimeoutMillis: pool.idleTimeoutMillis,
-    query_timeout: pool.queryTimeoutMillis || undefined,
+    // A backstop only: the server's statement_timeout (pinned by the tenant pool) fires first and
+    // leaves the connection usable; this one discards a connection that stopped answering.
+    query_timeout: pool.queryTimeoutMillis
+      ? pool.queryTimeoutMillis + CLIENT_TIMEOUT_MARGIN_MS
+      : undefined,
   };
 }
 
 /**
  * The driver adapter of the tenant client: `@prisma/adapter-pg` over a pool that applies the
- * current tenant's transaction-local setting to every query, at no extra round trip.
+ * current tenant's signed, transaction-local setting to every query, at no extra round trip.
+ *
+ * @throws InvalidSettingSecretError when no secret (or a short one) is configured.
  */
 export function createTenantAdapter(
   url: string,
-  options: TenantPoolOptions = {},
+  options: TenantAdapterOptions = {},
 ): TenantAdapterFactory {
+  const { settingSecret, ...poolOptions } = options;
+  const secret = settingSecret ?? process.env.TENANT_SETTING_SECRET;
+  if (!secret) throw new InvalidSettingSecretError('none is configured');
+  const pool = resolvePoolOptions(poolOptions);
   return new TenantAdapterFactory(
-    new TenantAwarePool(poolConfigFor(url, options), () => tenantContext.getTenantId()),
+    new TenantAwarePool(poolConfigFor(url, pool), {
+      claims: () => ({ tenantId: tenantContext.getTenantId(), userId: tenantContext.getUserId() }),
+      signer: new TenantSettingSigner(secret),
+      schema: schemaOf(url),
+      statementTimeoutMillis: pool.queryTimeoutMillis,
+      idleInTransactionTimeoutMillis: pool.idleInTransactionTimeoutMillis,
+      maxConnectionsPerTenant: pool.maxConnectionsPerTenant,
+      tenantWaitMillis: pool.connectionTimeoutMillis,
+    }),
   );
 }
 

@@ -34,12 +34,23 @@ async function bootstrap(): Promise<void> {
   process.env.DATABASE_URL = database.databaseUrl;
   process.env.DIRECT_URL = database.directUrl;
   if (database.systemDatabaseUrl) process.env.SYSTEM_DATABASE_URL = database.systemDatabaseUrl;
+  // readEnvironment allows the public development secrets only with the embedded PostgreSQL.
   if (env.jwtSecretIsDevelopmentDefault) {
     process.env.JWT_SECRET = env.jwtSecret;
-    logger.warn('JWT_SECRET is not set: using the public development secret (never in production)');
+    logger.warn(
+      'JWT_SECRET is not set: using the public development secret (embedded PostgreSQL only)',
+    );
+  }
+  if (env.tenantSettingSecretIsDevelopmentDefault) {
+    process.env.TENANT_SETTING_SECRET = env.tenantSettingSecret;
+    logger.warn(
+      'TENANT_SETTING_SECRET is not set: using the public development key (embedded PostgreSQL only)',
+    );
   }
 
-  const app = await NestFactory.create(AppModule.forRoot(), { abortOnError: false });
+  const app = await NestFactory.create(AppModule.forRoot({}, { throttle: env.throttle }), {
+    abortOnError: false,
+  });
   app.enableShutdownHooks();
   const stopDatabase = async () => database.stop();
   process.once('beforeExit', () => void stopDatabase());

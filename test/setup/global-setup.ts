@@ -23,6 +23,11 @@ function passwordOf(url: string | undefined): string {
 export default async function globalSetup(): Promise<void> {
   const TEST_DATABASE = `tenancy_test_${process.pid}`;
   process.env.TEST_DATABASE_NAME = TEST_DATABASE;
+  // readEnvironment refuses the public development secrets for a database of your own: one random
+  // secret of each kind per run, unless set by the caller. The processes the tests start (the
+  // Prisma CLI, apps) inherit them.
+  process.env.JWT_SECRET ||= randomBytes(48).toString('base64url');
+  process.env.TENANT_SETTING_SECRET ||= randomBytes(48).toString('base64url');
   const env = readEnvironment({ ...process.env, NODE_ENV: 'test' });
   const globals = globalThis as TestGlobals;
   let ownerUrl: string;
@@ -54,9 +59,8 @@ export default async function globalSetup(): Promise<void> {
 
   await recreateDatabase(ownerUrl, TEST_DATABASE);
   await applyMigrations(ownerUrl);
-  // One tenant setting secret per run, its key installed up front: tests that talk to PostgreSQL
-  // without starting an app sign their settings with it too (test/support/tenant-setting.ts).
-  process.env.TENANT_SETTING_SECRET ??= randomBytes(48).toString('base64url');
+  // The run's tenant setting secret (set above), its key installed up front: tests that talk to
+  // PostgreSQL without starting an app sign their settings with it too (test/support/tenant-setting.ts).
   await installSettingKey(ownerUrl, process.env.TENANT_SETTING_SECRET);
   if (globals.__EMBEDDED_POSTGRES__) await setEmbeddedRolePasswords(ownerUrl);
 

@@ -73,6 +73,7 @@ export function resolvePrismaOptions(
     tenantField: options.tenantField ?? 'workspaceId',
     tenantModels: options.tenantModels,
     tenantRootModel: options.tenantRootModel,
+    identity: options.identity ?? {},
     tenantClaim: options.tenantClaim ?? 'workspaceId',
     jwt: {
       secret: options.jwt?.secret ?? env.JWT_SECRET,

@@ -16,6 +16,7 @@ const tenantClientProvider: Provider = {
       tenantField: prisma.settings.tenantField,
       tenantModels: prisma.settings.tenantModels,
       tenantRootModel: prisma.settings.tenantRootModel,
+      identity: prisma.settings.identity,
     }),
 };
 

@@ -6,6 +6,7 @@ import { InvalidTenantIdError } from './errors/invalid-tenant-id.error';
 import { UnscopableQueryError } from './errors/unscopable-query.error';
 import { MissingTenantContextError } from './errors/missing-tenant-context.error';
 import { createTenantAdapter, createTenantPrismaClient, runInTenant } from './tenant-extension';
+import { runWithTenantOrNone } from './tenant/tenant-context';
 
 /**
  * The tenant client against the real database, operation by operation, with two workspaces A and
@@ -268,13 +269,16 @@ describe('tenant client (createTenantPrismaClient over createTenantAdapter)', ()
       );
     });
 
-    it('runs a query on a global model (User) without a tenant', async () => {
+    it('runs a User query with a user but no tenant (the user’s own row only), none without either', async () => {
+      const asU1 = <T>(fn: () => Promise<T>) =>
+        runWithTenantOrNone(undefined, async () => await fn(), users.u1);
       await expect(
-        db.user.findUnique({ where: { id: users.u1 }, select: { id: true } }),
-      ).resolves.toEqual({
-        id: users.u1,
-      });
-      await expect(db.user.count({ where: fourUsers() })).resolves.toBe(4);
+        asU1(() => db.user.findUnique({ where: { id: users.u1 }, select: { id: true } })),
+      ).resolves.toEqual({ id: users.u1 });
+      await expect(asU1(() => db.user.count({ where: fourUsers() }))).resolves.toBe(1);
+      await expect(db.user.count({ where: fourUsers() })).rejects.toBeInstanceOf(
+        MissingTenantContextError,
+      );
     });
 
     it('rejects runInTenant with a tenant id that is not a UUID, without running the callback', async () => {
@@ -719,6 +723,7 @@ describe('tenant client (createTenantPrismaClient over createTenantAdapter)', ()
 
   describe('relation filters and includes from a global model (User), in workspace A', () => {
     // u1: OWNER in A, MEMBER in B; u2: MEMBER in A, OWNER in B; u3: OWNER in B; u4: VIEWER in A.
+    // u3 is not a member of A, so A does not see that user at all (identity scoping).
     const matching = (client: () => PrismaClient, where: Prisma.UserWhereInput) =>
       inA(() =>
         client().user.findMany({ where: { ...fourUsers(), ...where }, select: { id: true } }),
@@ -735,7 +740,6 @@ describe('tenant client (createTenantPrismaClient over createTenantAdapter)', ()
       expect(Object.fromEntries(found.map((user) => [user.id, user.memberships]))).toEqual({
         [users.u1]: [{ workspaceId: A.id, role: 'OWNER' }],
         [users.u2]: [{ workspaceId: A.id, role: 'MEMBER' }],
-        [users.u3]: [],
         [users.u4]: [{ workspaceId: A.id, role: 'VIEWER' }],
       });
     });
@@ -746,10 +750,10 @@ describe('tenant client (createTenantPrismaClient over createTenantAdapter)', ()
       ).resolves.toEqual(sorted([users.u1]));
       await expect(
         matching(() => db, { memberships: { every: { role: 'OWNER' } } }),
-      ).resolves.toEqual(sorted([users.u1, users.u3]));
+      ).resolves.toEqual(sorted([users.u1]));
       await expect(
         matching(() => db, { memberships: { none: { role: 'OWNER' } } }),
-      ).resolves.toEqual(sorted([users.u2, users.u3, users.u4]));
+      ).resolves.toEqual(sorted([users.u2, users.u4]));
     });
 
     it('_count: { select: { memberships: true } } counts only A’s', async () => {
@@ -763,7 +767,6 @@ describe('tenant client (createTenantPrismaClient over createTenantAdapter)', ()
       expect(Object.fromEntries(found.map((user) => [user.id, user._count.memberships]))).toEqual({
         [users.u1]: 1,
         [users.u2]: 1,
-        [users.u3]: 0,
         [users.u4]: 1,
       });
     });
@@ -1036,7 +1039,6 @@ describe('tenant client (createTenantPrismaClient over createTenantAdapter)', ()
       expect(Object.fromEntries(found.map((user) => [user.id, user._count.memberships]))).toEqual({
         [users.u1]: 1,
         [users.u2]: 1,
-        [users.u3]: 0,
         [users.u4]: 1,
       });
     });
@@ -1082,14 +1084,16 @@ describe('tenant client (createTenantPrismaClient over createTenantAdapter)', ()
 
       expect(included).toEqual({ memberships: [{ workspaceId: A.id }] });
       expect(idsOf(owners)).toEqual(sorted([users.u1]));
-      expect(idsOf(allOwners)).toEqual(sorted([users.u1, users.u3]));
-      expect(idsOf(noOwners)).toEqual(sorted([users.u2, users.u3, users.u4]));
+      expect(idsOf(allOwners)).toEqual(sorted([users.u1]));
+      expect(idsOf(noOwners)).toEqual(sorted([users.u2, users.u4]));
       expect(fluent).toEqual([{ role: 'MEMBER' }]);
     });
 
-    it('counts only A’s memberships in _count: true', async () => {
-      const found = await inA(() =>
-        layer1.user.findUnique({ where: { id: users.u1 }, select: { _count: true } }),
+    it('counts only A’s memberships in _count: true (and only the current user’s accounts)', async () => {
+      const found = await runInTenant(
+        A.id,
+        () => layer1.user.findUnique({ where: { id: users.u1 }, select: { _count: true } }),
+        { userId: users.u1 },
       );
 
       expect(found?._count).toEqual({

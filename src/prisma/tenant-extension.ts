@@ -18,8 +18,12 @@ import type { PrismaModuleOptions } from './interfaces/prisma-module-options.int
 import { resolvePoolOptions } from './prisma-options';
 import { guardBatchesByTenant } from './tenant/tenant-batch-guard';
 import { tenantContext } from './tenant/tenant-context';
-import { buildTenantModelMap, type TenantModelMap } from './tenant/tenant-models';
-import { sameId, TenantScoper } from './tenant/tenant-scoper';
+import {
+  buildTenantModelMap,
+  type IdentityOptions,
+  type TenantModelMap,
+} from './tenant/tenant-models';
+import { sameId, TenantScoper, type ScopeContext } from './tenant/tenant-scoper';
 import { TenantAdapterFactory } from './tenant/tenant-adapter';
 import { TenantAwarePool } from './tenant/tenant-aware-pool';
 import { TenantSettingSigner } from './tenant/tenant-setting.signer';
@@ -42,6 +46,11 @@ export interface TenantClientOptions {
   tenantModels?: readonly string[];
   /** Default: `'Workspace'` when the schema has it. */
   tenantRootModel?: string | null;
+  /**
+   * Identity scoping of the global models (`User`, `Account`, `Session`, `VerificationToken`):
+   * see IdentityOptions for each default. `false` leaves them unscoped. Default: on.
+   */
+  identity?: false | IdentityOptions;
 }
 
 /** node-postgres pool settings for `createTenantAdapter`, defaults as in PrismaModuleOptions `pool`. */
@@ -131,11 +140,18 @@ const RAW_OPERATIONS = [
   '$executeRawUnsafe',
 ] as const;
 
+/** The tenant and user the scoper works for: the current request's or job's. */
+const CURRENT: ScopeContext = {
+  tenantId: () => tenantContext.getTenantId(),
+  userId: () => tenantContext.getUserId(),
+};
+
 /**
  * The Prisma Client extension of layer 1. Every operation on a tenant-scoped model gets its
  * arguments scoped when the query runs (when awaited, not when built); with no tenant in context
- * it throws `MissingTenantContextError` and sends nothing. Raw SQL needs a tenant too, and runs
- * under Row-Level Security with it.
+ * it throws `MissingTenantContextError` and sends nothing. Identity models are scoped to the
+ * current user and the current tenant's members (see TenantScoper). Raw SQL needs a tenant too,
+ * and runs under Row-Level Security with it.
  */
 export function tenantExtension(map: TenantModelMap) {
   const scoper = new TenantScoper(map);
@@ -153,14 +169,13 @@ export function tenantExtension(map: TenantModelMap) {
     query: {
       $allModels: {
         async $allOperations({ model, operation, args, query }) {
-          const tenant = () => tenantContext.requireTenantId(`${model}.${operation}`);
           const input = args as Record<string, unknown> | undefined;
-          const read = scoper.verifiedUniqueRead(model, operation, input, tenant);
-          if (!read) return query(scoper.scope(model, operation, input, tenant));
+          const read = scoper.verifiedUniqueRead(model, operation, input, CURRENT);
+          if (!read) return query(scoper.scope(model, operation, input, CURRENT));
 
           const row = (await query(read.args)) as Record<string, unknown> | null;
           if (row === null) return row;
-          if (!sameId(row[read.tenantField], tenant())) {
+          if (!sameId(row[read.tenantField], read.tenantId)) {
             if (operation === 'findUniqueOrThrow') throw notFound(model);
             return null;
           }
@@ -175,17 +190,24 @@ export function tenantExtension(map: TenantModelMap) {
 
 /**
  * Extends `base` (a PrismaClient built with `createTenantAdapter`) into the tenant-scoped client,
- * and keeps `base`'s request batching from mixing tenants (see guardBatchesByTenant).
+ * and keeps `base`'s request batching from mixing tenants or users (see guardBatchesByTenant).
+ *
+ * @throws InvalidPrismaModuleOptionsError when an option names what the schema does not have.
  */
 export function createTenantPrismaClient(
   base: PrismaClient,
   options: TenantClientOptions = {},
 ): TenantPrismaClient {
-  guardBatchesByTenant(base, () => tenantContext.getTenantId());
   const map = buildTenantModelMap({
     tenantField: options.tenantField,
     tenantOwned: options.tenantModels,
     rootModel: options.tenantRootModel,
+    identity: options.identity,
   });
+  guardBatchesByTenant(
+    base,
+    () => tenantContext.getTenantId(),
+    () => tenantContext.getUserId(),
+  );
   return base.$extends(tenantExtension(map)) as unknown as TenantPrismaClient;
 }

@@ -1,5 +1,6 @@
 import type { Prisma } from '@prisma/client';
 import type { TenantPrismaClient } from '../tenant-extension';
+import type { IdentityOptions } from '../tenant/tenant-models';
 
 /** How bearer tokens are verified by `@TenantScoped()` / `@Authenticated()`. */
 export interface TenancyJwtOptions {
@@ -41,6 +42,17 @@ export interface PrismaModuleOptions {
   tenantModels?: string[];
   /** The tenant root model, whose `id` is the tenant id. Default: `'Workspace'` when it exists. */
   tenantRootModel?: string | null;
+  /**
+   * Identity scoping of the tenant client, for the global models that hold users and their
+   * credentials. Default: on, fitting an Auth.js-shaped schema: `User` reads see the current user
+   * and the current workspace's members, `User` writes reach only the current user's row (no
+   * deletes), `Account`/`Session` rows only the current user's, `VerificationToken` is refused, and
+   * token/secret/password/hash fields are never returned or filtered on (each part's default is on
+   * IdentityOptions: `userModel` `'User'`, `membershipModel` `'WorkspaceMember'`, `userField`
+   * `'userId'`, `userOwnedModels` derived, `systemOnlyModels` `['VerificationToken']`,
+   * `secretFields` derived). `false` leaves the global models unscoped.
+   */
+  identity?: false | IdentityOptions;
   /** The JWT claim holding the workspace id (must be a UUID). Default: `'workspaceId'`. */
   tenantClaim?: string;
   /** Token verification. Default: from JWT_SECRET, JWT_PUBLIC_KEY, JWT_ISSUER, JWT_AUDIENCE. */

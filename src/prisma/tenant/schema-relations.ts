@@ -56,6 +56,47 @@ export function parseRelationShapes(
   return shapes;
 }
 
+const FIELD_ID = /^\s*(\w+)\s+\w+.*@id\b/;
+const MODEL_ID = /^\s*@@id\s*\(\s*(?:fields\s*:\s*)?\[([^\]]*)\]/;
+
+/**
+ * Reads each model's primary key fields (`@id` on a field, or `@@id([...])`) from a Prisma
+ * schema's text: Prisma 6.19's runtime data model does not say which fields form the key.
+ *
+ * @returns a map from model name to its primary key fields, for every model that has one.
+ */
+export function parsePrimaryKeys(schema: string): Map<string, string[]> {
+  const keys = new Map<string, string[]>();
+  let model: string | undefined;
+  for (const rawLine of schema.split('\n')) {
+    const line = rawLine.replace(/\/\/.*$/, '');
+    const start = MODEL_START.exec(line);
+    if (start) {
+      model = start[1];
+      continue;
+    }
+    if (model === undefined) continue;
+    if (/^\s*\}/.test(line)) {
+      model = undefined;
+      continue;
+    }
+    const compound = MODEL_ID.exec(line)?.[1];
+    if (compound !== undefined) {
+      keys.set(
+        model,
+        compound
+          .split(',')
+          .map((f) => f.trim().replace(/\(.*$/, ''))
+          .filter(Boolean),
+      );
+      continue;
+    }
+    const single = FIELD_ID.exec(line)?.[1];
+    if (single !== undefined) keys.set(model, [single]);
+  }
+  return keys;
+}
+
 /** The schema the installed `@prisma/client` was generated from (copied beside it by `prisma generate`). */
 export function readGeneratedSchema(): string {
   return readFileSync(

@@ -2,6 +2,7 @@ import { UnsupportedPrismaVersionError } from '../errors/unsupported-prisma-vers
 import { runWithTenantOrNone } from './tenant-context';
 
 const TENANT = Symbol('batch-tenant');
+const USER = Symbol('batch-user');
 const GUARDED = Symbol('tenant-batch-guard');
 
 type Request = Record<PropertyKey, unknown>;
@@ -23,18 +24,22 @@ interface DataLoaderOptions {
  * argument names, never values). Under Row-Level Security keyed on the context, the second tenant
  * would get `null` for its own row.
  *
- * This guard (a) adds the caller's tenant to the batch key, so a batch only ever holds one tenant's
- * requests (batching within a tenant is kept), and (b) dispatches each batch in the context of the
- * tenant it was collected for.
+ * This guard (a) adds the caller's tenant and user to the batch key, so a batch only ever holds
+ * the requests of one tenant and one user (batching within them is kept; identity rows are scoped
+ * by the user, in the tenant client and in PostgreSQL), and (b) dispatches each batch in the
+ * context of the tenant and user it was collected for.
  *
  * It wraps an internal of Prisma Client 6.19 (`_requestHandler.dataloader.options`); when that is
  * missing it throws instead of running unguarded.
  *
+ * @param currentTenant The caller's tenant id, if any.
+ * @param currentUser The caller's user id, if any. Default: none (batches keyed by tenant only).
  * @throws UnsupportedPrismaVersionError when the internals are not there.
  */
 export function guardBatchesByTenant(
   client: object,
   currentTenant: () => string | undefined,
+  currentUser: () => string | undefined = () => undefined,
 ): void {
   const options = (client as { _requestHandler?: { dataloader?: { options?: DataLoaderOptions } } })
     ._requestHandler?.dataloader?.options;
@@ -55,15 +60,20 @@ export function guardBatchesByTenant(
     const key = batchBy(request);
     if (key === undefined) return undefined;
     const tenantId = currentTenant();
+    const userId = currentUser();
     request[TENANT] = tenantId;
-    return `${tenantId ?? '-'}|${key}`;
+    request[USER] = userId;
+    return `${tenantId ?? '-'}|${userId ?? '-'}|${key}`;
   };
+  const dispatch = <T>(request: Request | undefined, fn: () => T): T =>
+    runWithTenantOrNone(
+      request?.[TENANT] as string | undefined,
+      fn,
+      request?.[USER] as string | undefined,
+    );
   // A batchable request that ends up alone in its batch is dispatched through singleLoader too.
   options.singleLoader = (request) =>
-    TENANT in request
-      ? runWithTenantOrNone(request[TENANT] as string | undefined, () => singleLoader(request))
-      : singleLoader(request);
-  options.batchLoader = (requests) =>
-    runWithTenantOrNone(requests[0]?.[TENANT] as string | undefined, () => batchLoader(requests));
+    TENANT in request ? dispatch(request, () => singleLoader(request)) : singleLoader(request);
+  options.batchLoader = (requests) => dispatch(requests[0], () => batchLoader(requests));
   options[GUARDED] = true;
 }

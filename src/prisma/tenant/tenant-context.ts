@@ -1,6 +1,8 @@
 import { ClsServiceManager, type ClsStore } from 'nestjs-cls';
 import { InvalidTenantIdError } from '../errors/invalid-tenant-id.error';
+import { InvalidUserIdError } from '../errors/invalid-user-id.error';
 import { MissingTenantContextError } from '../errors/missing-tenant-context.error';
+import { MissingUserContextError } from '../errors/missing-user-context.error';
 
 /** What the request (or job) context holds for the tenancy layer. */
 export interface TenantStore extends ClsStore {
@@ -45,12 +47,34 @@ export const tenantContext = {
     const cls = ClsServiceManager.getClsService<TenantStore>();
     return cls.isActive() ? cls.get('userId') : undefined;
   },
+
+  /**
+   * The authenticated user id of the current context.
+   *
+   * @throws MissingUserContextError naming `target` when there is none.
+   */
+  requireUserId(target: string): string {
+    const userId = tenantContext.getUserId();
+    if (userId === undefined) throw new MissingUserContextError(target);
+    return userId;
+  },
 };
+
+/** Options of `runInTenant`. */
+export interface RunInTenantOptions {
+  /**
+   * The user the work acts for (a UUID), for jobs that act on behalf of one user: identity rows
+   * (`User` writes, `Account`, `Session`) are scoped to them, in the tenant client and in
+   * PostgreSQL. Default: the caller's current user, if any (none outside a request).
+   */
+  userId?: string;
+}
 
 /**
  * Runs `fn` with `tenantId` as the current workspace, for jobs, scripts and queue handlers (HTTP
  * handlers get theirs from `@TenantScoped()`). The context is a copy: the caller's context, if any,
- * is unchanged afterwards, and nested calls are allowed.
+ * is unchanged afterwards, and nested calls are allowed. The caller's user stays the current user
+ * unless `options.userId` names another.
  *
  * `fn`'s result is awaited inside the context, so `runInTenant(id, () => prisma.item.findMany())`
  * works even though Prisma queries only run when awaited.
@@ -60,13 +84,24 @@ export const tenantContext = {
  *   const pending = await prisma.approvalItem.findMany({ where: { status: 'PENDING' } });
  *   ...
  * });
+ * await runInTenant(job.workspaceId, () => prisma.user.update(...), { userId: job.userId });
  * @throws InvalidTenantIdError when `tenantId` is not a UUID.
+ * @throws InvalidUserIdError when `options.userId` is given and is not a UUID.
  */
-export function runInTenant<T>(tenantId: string, fn: () => T | Promise<T>): Promise<T> {
+export function runInTenant<T>(
+  tenantId: string,
+  fn: () => T | Promise<T>,
+  options: RunInTenantOptions = {},
+): Promise<T> {
   if (!isUuid(tenantId)) return Promise.reject(new InvalidTenantIdError(tenantId));
+  const { userId } = options;
+  if (userId !== undefined && !isUuid(userId)) {
+    return Promise.reject(new InvalidUserIdError(userId));
+  }
   const cls = ClsServiceManager.getClsService<TenantStore>();
   const outer = cls.isActive() ? cls.get() : undefined;
   const store: TenantStore = { ...(outer ?? {}), tenantId: tenantId.toLowerCase() };
+  if (userId !== undefined) store.userId = userId.toLowerCase();
   return cls.runWith(store, async () => await fn());
 }
 
@@ -79,10 +114,17 @@ export function runWithoutTenant<T>(fn: () => T): T {
   return ClsServiceManager.getClsService<TenantStore>().runWith({}, fn);
 }
 
-/** Runs `fn` in a context whose tenant is exactly `tenantId` (or none). Internal helper. */
-export function runWithTenantOrNone<T>(tenantId: string | undefined, fn: () => T): T {
-  return ClsServiceManager.getClsService<TenantStore>().runWith(
-    tenantId === undefined ? {} : { tenantId },
-    fn,
-  );
+/**
+ * Runs `fn` in a context whose tenant is exactly `tenantId` and whose user is exactly `userId`
+ * (either may be none). Internal helper: the batch guard dispatches each Prisma batch this way.
+ */
+export function runWithTenantOrNone<T>(
+  tenantId: string | undefined,
+  fn: () => T,
+  userId?: string,
+): T {
+  const store: TenantStore = {};
+  if (tenantId !== undefined) store.tenantId = tenantId;
+  if (userId !== undefined) store.userId = userId;
+  return ClsServiceManager.getClsService<TenantStore>().runWith(store, fn);
 }

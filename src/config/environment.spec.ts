@@ -312,6 +312,38 @@ describe.each([
   });
 });
 
+describe('readEnvironment(env, { secrets: false }): tools that neither verify tokens nor set tenants', () => {
+  it('does not read the secrets: a migration job against a database of your own needs none', () => {
+    const environment = readEnvironment(
+      { ...OWN_DATABASE, NODE_ENV: 'production', JWT_SECRET: 'changeme' },
+      { secrets: false },
+    );
+
+    expect(environment).toMatchObject({
+      databaseUrl: RUNTIME_URL,
+      directUrl: OWNER_URL,
+      jwtSecret: '',
+      jwtSecretIsDevelopmentDefault: false,
+      tenantSettingSecret: '',
+      tenantSettingSecretIsDevelopmentDefault: false,
+    });
+  });
+
+  it('still validates everything else', () => {
+    let error: unknown;
+    try {
+      readEnvironment({ DATABASE_URL: RUNTIME_URL }, { secrets: false });
+    } catch (caught) {
+      error = caught;
+    }
+
+    expect(error).toBeInstanceOf(InvalidEnvironmentError);
+    expect((error as InvalidEnvironmentError).problems).toEqual([
+      expect.stringMatching(/^DIRECT_URL is required when DATABASE_URL is set/),
+    ]);
+  });
+});
+
 describe('readEnvironment: JWT_PUBLIC_KEY', () => {
   it('alone is a complete JWT configuration for a database of your own (no HS256 secret then)', () => {
     const environment = readEnvironment({

@@ -345,9 +345,15 @@ export function loadDotEnv(cwd: string = process.cwd()): void {
  * `JWT_PUBLIC_KEY` alone also satisfies the JWT side. A placeholder or a short secret is refused
  * everywhere.
  *
+ * @param options.secrets `false` for tools that neither verify tokens nor set tenants (the Prisma
+ *   CLI config, migrations): the secrets are then not read at all (`''`, flags `false`), so a
+ *   migration job needs no secret. Default: `true`.
  * @throws InvalidEnvironmentError when a variable is missing, malformed or a stand-in secret.
  */
-export function readEnvironment(env: NodeJS.ProcessEnv = process.env): Environment {
+export function readEnvironment(
+  env: NodeJS.ProcessEnv = process.env,
+  options: { secrets?: boolean } = {},
+): Environment {
   const problems: string[] = [];
 
   const rawNodeEnv = env.NODE_ENV?.trim() || 'development';
@@ -403,21 +409,27 @@ export function readEnvironment(env: NodeJS.ProcessEnv = process.env): Environme
   const developmentAllowed =
     !production &&
     [databaseUrl, directUrl].every((url) => url === undefined || isEmbeddedUrl(url, env));
-  const jwt = secret(
-    VARIABLES.JWT_SECRET,
-    env.JWT_SECRET,
-    DEVELOPMENT_JWT_SECRET,
-    // A public key alone is a complete JWT configuration (RS256 only).
-    { developmentAllowed, production, optional: Boolean(env.JWT_PUBLIC_KEY?.trim()) },
-    problems,
-  );
-  const tenantSetting = secret(
-    VARIABLES.TENANT_SETTING_SECRET,
-    env.TENANT_SETTING_SECRET,
-    DEVELOPMENT_TENANT_SETTING_SECRET,
-    { developmentAllowed, production },
-    problems,
-  );
+  const unread = { value: '', isDevelopmentDefault: false };
+  const readSecrets = options.secrets !== false;
+  const jwt = readSecrets
+    ? secret(
+        VARIABLES.JWT_SECRET,
+        env.JWT_SECRET,
+        DEVELOPMENT_JWT_SECRET,
+        // A public key alone is a complete JWT configuration (RS256 only).
+        { developmentAllowed, production, optional: Boolean(env.JWT_PUBLIC_KEY?.trim()) },
+        problems,
+      )
+    : unread;
+  const tenantSetting = readSecrets
+    ? secret(
+        VARIABLES.TENANT_SETTING_SECRET,
+        env.TENANT_SETTING_SECRET,
+        DEVELOPMENT_TENANT_SETTING_SECRET,
+        { developmentAllowed, production },
+        problems,
+      )
+    : unread;
 
   const throttle = throttleFrom({ ...env, NODE_ENV: nodeEnv }, problems);
 

@@ -152,6 +152,88 @@ describe('raw SQL as the runtime role against both layers', () => {
     });
   });
 
+  describe('tenant rows cannot point at users the tenant cannot see (items 1 and 2)', () => {
+    let userOfB: string;
+    let userOfA: string;
+
+    beforeAll(async () => {
+      userOfA = (await admin.user.create({ data: { email: `a-${randomUUID()}@example.test` } })).id;
+      userOfB = (await admin.user.create({ data: { email: `b-${randomUUID()}@example.test` } })).id;
+      await admin.workspaceMember.create({ data: { workspaceId: A.id, userId: userOfA } });
+      await admin.workspaceMember.create({ data: { workspaceId: B.id, userId: userOfB } });
+    });
+
+    it('raw SQL as A cannot reference B’s user (PostgreSQL checks foreign keys without RLS)', async () => {
+      const { db } = tenantClient();
+      await expect(
+        runInTenant(A.id, () =>
+          db.$executeRawUnsafe(
+            `INSERT INTO approval_items (title, created_by_id) VALUES ('x', $1::uuid)`,
+            userOfB,
+          ),
+        ),
+      ).rejects.toThrow(/violates foreign key constraint on "created_by_id"/);
+      await expect(
+        runInTenant(A.id, () =>
+          db.$executeRawUnsafe(
+            `INSERT INTO workspace_members (user_id) VALUES ($1::uuid)`,
+            userOfB,
+          ),
+        ),
+      ).rejects.toThrow(/violates foreign key constraint on "user_id"/);
+    });
+
+    it('a member of A can still be referenced from A, and the current user always', async () => {
+      const { db } = tenantClient();
+      const created = await runInTenant(
+        A.id,
+        () =>
+          db.approvalItem.create({
+            data: { title: 'by a member', createdById: userOfA },
+            select: { id: true, createdById: true },
+          }),
+        { userId: userOfB },
+      );
+      await admin.approvalItem.delete({ where: { id: created.id } });
+      expect(created.createdById).toBe(userOfA);
+    });
+
+    it('raw SQL as A cannot delete or re-key B’s user, nor read B’s users', async () => {
+      const { db } = tenantClient();
+      const outcome = await runInTenant(A.id, () =>
+        db.$queryRawUnsafe<{ deleted: number; visible: number }[]>(
+          `WITH d AS (DELETE FROM users WHERE id = $1::uuid RETURNING 1)
+           SELECT (SELECT count(*)::int FROM d) AS deleted,
+                  (SELECT count(*)::int FROM users WHERE id = $1::uuid) AS visible`,
+          userOfB,
+        ),
+      );
+      expect(outcome).toEqual([{ deleted: 0, visible: 0 }]);
+      await expect(
+        runInTenant(A.id, () =>
+          db.$executeRawUnsafe(
+            `UPDATE users SET id = gen_random_uuid() WHERE id = $1::uuid`,
+            userOfA,
+          ),
+        ),
+      ).resolves.toBe(0);
+      await expect(
+        runInTenant(
+          A.id,
+          () =>
+            db.$executeRawUnsafe(
+              `UPDATE users SET id = gen_random_uuid() WHERE id = $1::uuid`,
+              userOfA,
+            ),
+          { userId: userOfA },
+        ),
+      ).rejects.toThrow(/the key column users.id cannot be changed/);
+      await expect(admin.user.count({ where: { id: { in: [userOfA, userOfB] } } })).resolves.toBe(
+        2,
+      );
+    });
+  });
+
   describe('no state survives on a pooled connection (item 4)', () => {
     it('the runtime role cannot create temporary tables (no shadowing of real tables)', async () => {
       const { db } = tenantClient();

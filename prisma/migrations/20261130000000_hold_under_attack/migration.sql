@@ -310,6 +310,52 @@ REVOKE SELECT ON TABLE public.sessions FROM app_runtime;
 GRANT SELECT (id, user_id, expires, user_agent, ip_address, created_at)
   ON TABLE public.sessions TO app_runtime;
 
+-- A tenant row may only point at a user the writer can see (the current user, or a member of the
+-- current workspace). Foreign keys are checked without Row-Level Security, so without this a row
+-- could reference any user whose id is known (and the tenant could then read that user through the
+-- relation, or learn which ids exist). The check runs as the writer, under its policies; the owner
+-- and app_admin see every user.
+CREATE OR REPLACE FUNCTION public.refuse_invisible_user_reference() RETURNS trigger
+  LANGUAGE plpgsql
+  SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  column_name text;
+  user_id uuid;
+BEGIN
+  FOREACH column_name IN ARRAY TG_ARGV LOOP
+    EXECUTE format('SELECT ($1).%I::uuid', column_name) INTO user_id USING NEW;
+    IF user_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM public.users u WHERE u.id = user_id) THEN
+      RAISE EXCEPTION 'insert or update on table "%" violates foreign key constraint on "%"',
+          TG_TABLE_NAME, column_name
+        USING ERRCODE = '23503', DETAIL = 'The referenced user does not exist or is not visible here.';
+    END IF;
+  END LOOP;
+  RETURN NEW;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION public.check_user_references(target regclass, user_columns text[])
+  RETURNS void
+  LANGUAGE plpgsql
+  SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  EXECUTE format('DROP TRIGGER IF EXISTS user_references_are_visible ON %s', target);
+  EXECUTE format(
+    'CREATE TRIGGER user_references_are_visible BEFORE INSERT OR UPDATE OF %s ON %s FOR EACH ROW EXECUTE FUNCTION public.refuse_invisible_user_reference(%s)',
+    (SELECT string_agg(quote_ident(c), ', ') FROM unnest(user_columns) AS c),
+    target,
+    (SELECT string_agg(quote_literal(c), ', ') FROM unnest(user_columns) AS c));
+END
+$$;
+REVOKE ALL ON FUNCTION public.check_user_references(regclass, text[]) FROM PUBLIC;
+
+SELECT public.check_user_references('public.workspace_members', ARRAY['user_id']);
+SELECT public.check_user_references('public.approval_items', ARRAY['created_by_id', 'decided_by_id']);
+SELECT public.check_user_references('public.approval_comments', ARRAY['author_id']);
+SELECT public.check_user_references('public.audit_logs', ARRAY['actor_user_id']);
+
 -- 5. No temporary objects for the application roles: a temporary table named like a real one
 --    would shadow it for unqualified SQL (pg_temp is searched first unless listed).
 DO $$

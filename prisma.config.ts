@@ -22,7 +22,7 @@ export default defineConfig({
     seed: 'tsx prisma/seed.ts',
   },
   adapter: () => {
-    const { directUrl } = readEnvironment(environment);
+    const { directUrl } = readEnvironment(environment, { secrets: false });
     if (!directUrl) {
       return Promise.reject(
         new Error(

@@ -174,10 +174,13 @@ export async function prepareBenchDatabase(
     log(
       `database: no server at ${new URL(DEFAULT_SERVER_URL).host}; using the embedded PostgreSQL`,
     );
-    const prepared = await prepareDatabase(readEnvironment({ NODE_ENV: 'development' }), {
-      database: settings.database,
-      migrate: false,
-    });
+    const prepared = await prepareDatabase(
+      readEnvironment({ NODE_ENV: 'development' }, { secrets: false }),
+      {
+        database: settings.database,
+        migrate: false,
+      },
+    );
     embedded = true;
     stop = () => prepared.stop();
     ownerUrl = prepared.directUrl;

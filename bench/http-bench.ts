@@ -234,10 +234,18 @@ export async function runHttpBench(
 
   const apps: StartedApp[] = [];
   try {
-    apps.push(await start('full', AppModule.forRoot()));
-    apps.push(await start('full-no-membership', AppModule.forRoot({ verifyMembership: false })));
+    apps.push(await start('full', AppModule.forRoot({}, { throttle: false })));
     apps.push(
-      await start('full-cached-membership', AppModule.forRoot({ membershipCacheTtlMs: 30_000 })),
+      await start(
+        'full-no-membership',
+        AppModule.forRoot({ verifyMembership: false }, { throttle: false }),
+      ),
+    );
+    apps.push(
+      await start(
+        'full-cached-membership',
+        AppModule.forRoot({ membershipCacheTtlMs: 30_000 }, { throttle: false }),
+      ),
     );
     apps.push(
       await start(

@@ -164,7 +164,7 @@ async function runtimeRolesExist(directUrl: string): Promise<boolean> {
 
 async function run(name: string, command: DbCommand, extra: string[]): Promise<number> {
   loadDotEnv(PROJECT_ROOT);
-  const env = readEnvironment();
+  const env = readEnvironment(process.env, { secrets: false });
   // `prisma db seed` and the seed step of `migrate reset` run `tsx` by name.
   process.env.PATH = `${resolve(PROJECT_ROOT, 'node_modules/.bin')}${delimiter}${process.env.PATH ?? ''}`;
 

@@ -29,6 +29,8 @@ export {
   type TenantStore,
 } from './tenant-extension';
 export { RowLevelSecurityVerifier, tenantTables } from './row-level-security.verifier';
+export type { IdentityOptions } from './tenant/tenant-models';
+export type { RunInTenantOptions } from './tenant/tenant-context';
 export { TenantSettingSigner, deriveSettingKey } from './tenant/tenant-setting.signer';
 export { TenancyError } from './errors/tenancy.error';
 export { InvalidSettingSecretError } from './errors/invalid-setting-secret.error';
@@ -36,6 +38,8 @@ export { SettingKeyMismatchError } from './errors/setting-key-mismatch.error';
 export { TenantBusyError } from './errors/tenant-busy.error';
 export { ConnectionStateError } from './errors/connection-state.error';
 export { MissingTenantContextError } from './errors/missing-tenant-context.error';
+export { MissingUserContextError } from './errors/missing-user-context.error';
+export { InvalidUserIdError } from './errors/invalid-user-id.error';
 export { InvalidTenantIdError } from './errors/invalid-tenant-id.error';
 export { CrossTenantWriteError } from './errors/cross-tenant-write.error';
 export { UnscopableQueryError } from './errors/unscopable-query.error';

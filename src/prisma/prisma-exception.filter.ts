@@ -5,6 +5,7 @@ import { DriverAdapterError } from '@prisma/driver-adapter-utils';
 import { isConnectionFailure } from '../database/database-unreachable.error';
 import { CrossTenantWriteError } from './errors/cross-tenant-write.error';
 import { MissingTenantContextError } from './errors/missing-tenant-context.error';
+import { MissingUserContextError } from './errors/missing-user-context.error';
 import { TenancyError } from './errors/tenancy.error';
 
 interface ErrorBody {
@@ -292,6 +293,12 @@ export class PrismaExceptionFilter extends BaseExceptionFilter {
       return respond(400, 'The request could not be turned into a valid query');
     }
     if (exception instanceof Prisma.PrismaClientInitializationError) return UNAVAILABLE;
+    if (exception instanceof MissingUserContextError) {
+      this.logger.error(
+        `${exception.message} (Is @Authenticated() or @TenantScoped() missing on this handler?)`,
+      );
+      return respond(403, 'This endpoint needs a signed-in user');
+    }
     if (exception instanceof MissingTenantContextError) {
       this.logger.error(
         `${exception.message} (Is @TenantScoped() missing on this handler or its controller?)`,

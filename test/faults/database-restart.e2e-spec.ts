@@ -608,7 +608,9 @@ describe('database faults through HTTP (dedicated embedded PostgreSQL)', () => {
         json: true,
         body: {
           statusCode: 503,
-          message: expect.stringMatching(/^The database is (busy|unavailable)/),
+          message: expect.stringMatching(
+            /^(The database is (busy|unavailable)|This workspace has too much work in progress)/,
+          ),
           error: 'Service Unavailable',
         },
       };

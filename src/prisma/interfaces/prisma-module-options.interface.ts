@@ -81,9 +81,12 @@ export interface PrismaModuleOptions {
   /** Delay before the first retry, doubled each time (capped at 5 s), in ms. Default: 500. */
   connectRetryDelayMs?: number;
   /**
-   * What to do when the start-up check finds that Row-Level Security would not isolate tenants
-   * (superuser or BYPASSRLS role, a table without RLS or FORCE, a missing policy, a policy that
-   * ignores the workspace). Default: `'error'` (refuse to start).
+   * What to do when the start-up check finds that Row-Level Security would not isolate tenants:
+   * it proves, as the runtime role in a rolled-back transaction, that an unknown, missing or forged
+   * tenant setting shows no tenant rows and that a write for another tenant is refused, and checks
+   * the catalog (superuser or BYPASSRLS role, a table without RLS or FORCE, a missing policy, role
+   * settings that weaken RLS, plain foreign keys between tenant tables). Default: `'error'`
+   * (refuse to start).
    */
   rlsCheck?: 'error' | 'warn' | 'off';
   /** Connection pool settings (node-postgres). */

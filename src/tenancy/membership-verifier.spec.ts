@@ -21,7 +21,10 @@ async function setup(options: PrismaModuleOptions, rows: number) {
     providers: [
       MembershipVerifier,
       { provide: PRISMA_MODULE_OPTIONS, useValue: options },
-      { provide: PrismaService, useValue: { tenantPool: { query } } },
+      {
+        provide: PrismaService,
+        useValue: { tenantPool: { query, settings: { schema: 'public' } } },
+      },
       { provide: TENANT_PRISMA_CLIENT, useValue: {} },
     ],
   }).compile();
@@ -36,7 +39,7 @@ describe('MembershipVerifier', () => {
 
     expect(seen).toEqual([
       {
-        sql: 'SELECT 1 FROM "workspace_members" WHERE "workspace_id" = $1 AND "user_id" = $2 LIMIT 1',
+        sql: 'SELECT 1 FROM "public"."workspace_members" WHERE "workspace_id" = $1 AND "user_id" = $2 LIMIT 1',
         values: [tenantId, userId],
         tenant: tenantId,
       },

@@ -108,6 +108,7 @@ async function setup(
         provide: PrismaService,
         useValue: {
           tenantPool: {
+            settings: { schema: 'public' },
             query: (_sql: string, [, user]: string[]) =>
               findFirst({ where: { userId: user }, select: { id: true } }).then((row: unknown) => ({
                 rowCount: row ? 1 : 0,

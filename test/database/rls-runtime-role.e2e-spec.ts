@@ -1,26 +1,41 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import pg from 'pg';
+import { TenantSettingSigner } from '../../src/prisma';
+import { signedSetting, testSigner } from '../support/tenant-setting';
 import { tenantTables } from './tenant-tables';
 
 const RLS_VIOLATION = '42501';
 const FOREIGN_KEY_VIOLATION = '23503';
+/** The `keys_are_immutable` trigger: ids and the tenant column never change. */
+const KEY_CHANGE_REFUSED = '23514';
 
 interface Fixture {
   workspaceId: string;
+  /** A user who is a member of the workspace. */
+  userId: string;
   projectId: string;
   itemId: string;
   commentId: string;
 }
 
-/** Runs `work` as the owner in a transaction that has selected `workspaceId` (RLS is forced). */
+/** Identity tables under RLS that the runtime role may read (verification_tokens it may not). */
+const IDENTITY_TABLES = ['users', 'accounts', 'sessions'];
+
+/**
+ * Runs `work` as the owner in a transaction that has selected `workspaceId` and `userId` with a
+ * signed setting (RLS is forced, so a non-superuser owner needs it too).
+ */
 async function asOwnerIn<T>(
   owner: pg.Client,
   workspaceId: string,
   work: () => Promise<T>,
+  userId?: string,
 ): Promise<T> {
   await owner.query('BEGIN');
   try {
-    await owner.query(`SELECT set_config('app.workspace_id', $1, true)`, [workspaceId]);
+    await owner.query(`SELECT set_config('app.workspace_id', $1, true)`, [
+      signedSetting(workspaceId, userId),
+    ]);
     const result = await work();
     await owner.query('COMMIT');
     return result;
@@ -33,30 +48,44 @@ async function asOwnerIn<T>(
 async function createWorkspace(owner: pg.Client, label: string): Promise<Fixture> {
   const fixture: Fixture = {
     workspaceId: randomUUID(),
+    userId: randomUUID(),
     projectId: randomUUID(),
     itemId: randomUUID(),
     commentId: randomUUID(),
   };
   const suffix = fixture.workspaceId.slice(0, 8);
-  await asOwnerIn(owner, fixture.workspaceId, async () => {
-    await owner.query('INSERT INTO workspaces (id, name, slug) VALUES ($1, $2, $3)', [
-      fixture.workspaceId,
-      `Workspace ${label}`,
-      `rls-${label.toLowerCase()}-${suffix}`,
-    ]);
-    await owner.query(
-      'INSERT INTO projects (id, workspace_id, name, slug) VALUES ($1, $2, $3, $4)',
-      [fixture.projectId, fixture.workspaceId, `Project ${label}`, `project-${suffix}`],
-    );
-    await owner.query(
-      `INSERT INTO approval_items (id, workspace_id, project_id, title) VALUES ($1, $2, $3, $4)`,
-      [fixture.itemId, fixture.workspaceId, fixture.projectId, `Item ${label}`],
-    );
-    await owner.query(
-      `INSERT INTO approval_comments (id, workspace_id, approval_item_id, body) VALUES ($1, $2, $3, $4)`,
-      [fixture.commentId, fixture.workspaceId, fixture.itemId, `Comment ${label}`],
-    );
-  });
+  await asOwnerIn(
+    owner,
+    fixture.workspaceId,
+    async () => {
+      await owner.query('INSERT INTO workspaces (id, name, slug) VALUES ($1, $2, $3)', [
+        fixture.workspaceId,
+        `Workspace ${label}`,
+        `rls-${label.toLowerCase()}-${suffix}`,
+      ]);
+      await owner.query('INSERT INTO users (id, email) VALUES ($1, $2)', [
+        fixture.userId,
+        `rls-${label.toLowerCase()}-${suffix}@example.test`,
+      ]);
+      await owner.query(
+        `INSERT INTO workspace_members (workspace_id, user_id, role) VALUES ($1, $2, 'OWNER')`,
+        [fixture.workspaceId, fixture.userId],
+      );
+      await owner.query(
+        'INSERT INTO projects (id, workspace_id, name, slug) VALUES ($1, $2, $3, $4)',
+        [fixture.projectId, fixture.workspaceId, `Project ${label}`, `project-${suffix}`],
+      );
+      await owner.query(
+        `INSERT INTO approval_items (id, workspace_id, project_id, title) VALUES ($1, $2, $3, $4)`,
+        [fixture.itemId, fixture.workspaceId, fixture.projectId, `Item ${label}`],
+      );
+      await owner.query(
+        `INSERT INTO approval_comments (id, workspace_id, approval_item_id, body) VALUES ($1, $2, $3, $4)`,
+        [fixture.commentId, fixture.workspaceId, fixture.itemId, `Comment ${label}`],
+      );
+    },
+    fixture.userId,
+  );
   return fixture;
 }
 
@@ -72,23 +101,41 @@ async function snapshot(owner: pg.Client, workspaceId: string): Promise<unknown>
       projects: await read('SELECT * FROM projects WHERE workspace_id = $1 ORDER BY id'),
       items: await read('SELECT * FROM approval_items WHERE workspace_id = $1 ORDER BY id'),
       comments: await read('SELECT * FROM approval_comments WHERE workspace_id = $1 ORDER BY id'),
+      members: await read('SELECT * FROM workspace_members WHERE workspace_id = $1 ORDER BY id'),
+      users: await read(
+        'SELECT * FROM users WHERE id IN (SELECT user_id FROM workspace_members WHERE workspace_id = $1) ORDER BY id',
+      ),
     };
   });
 }
 
-async function deleteWorkspace(owner: pg.Client, workspaceId: string): Promise<void> {
-  await asOwnerIn(owner, workspaceId, async () => {
-    // Children first: approval_items -> projects is ON DELETE RESTRICT.
-    for (const table of ['approval_comments', 'approval_items', 'projects']) {
-      await owner.query(`DELETE FROM ${table} WHERE workspace_id = $1`, [workspaceId]);
-    }
-    await owner.query('DELETE FROM workspaces WHERE id = $1', [workspaceId]);
-  });
+async function deleteWorkspace(owner: pg.Client, fixture: Fixture): Promise<void> {
+  const { workspaceId, userId } = fixture;
+  await asOwnerIn(
+    owner,
+    workspaceId,
+    async () => {
+      // Children first: approval_items -> projects is ON DELETE RESTRICT, and a member's user
+      // cannot be deleted before the membership (workspace_members.user_id is RESTRICT).
+      for (const table of [
+        'approval_comments',
+        'approval_items',
+        'projects',
+        'workspace_members',
+      ]) {
+        await owner.query(`DELETE FROM ${table} WHERE workspace_id = $1`, [workspaceId]);
+      }
+      await owner.query('DELETE FROM workspaces WHERE id = $1', [workspaceId]);
+      await owner.query('DELETE FROM users WHERE id = $1', [userId]);
+    },
+    userId,
+  );
 }
 
 /**
  * Row-Level Security as the application's runtime role sees it: the database alone must keep
- * workspaces apart, whatever SQL the application sends.
+ * workspaces apart, whatever SQL the application sends. The tenant setting must hold a value
+ * signed by the library (TenantSettingSigner); anything else reads as "no tenant".
  */
 describe('Row-Level Security for app_runtime', () => {
   let owner: pg.Client;
@@ -110,9 +157,10 @@ describe('Row-Level Security for app_runtime', () => {
     throw new Error(`Expected to fail, but succeeded: ${sql}`);
   }
 
+  /** Rows visible in every tenant table and readable identity table. */
   async function countAll(): Promise<Record<string, number>> {
     const counts: Record<string, number> = {};
-    for (const table of tenantTables()) {
+    for (const table of [...tenantTables(), ...IDENTITY_TABLES]) {
       const { rows } = await runtime.query<{ n: number }>(
         `SELECT count(*)::int AS n FROM ${pg.escapeIdentifier(table)}`,
       );
@@ -121,7 +169,26 @@ describe('Row-Level Security for app_runtime', () => {
     return counts;
   }
 
-  const zeroEverywhere = () => Object.fromEntries(tenantTables().map((table) => [table, 0]));
+  const zeroEverywhere = () =>
+    Object.fromEntries([...tenantTables(), ...IDENTITY_TABLES].map((table) => [table, 0]));
+
+  /** What workspace A's signed setting shows: its fixture rows and its member. */
+  const aEverywhere = () => ({
+    ...zeroEverywhere(),
+    workspaces: 1,
+    workspace_members: 1,
+    projects: 1,
+    approval_items: 1,
+    approval_comments: 1,
+    users: 1,
+  });
+
+  async function verifiedClaims(): Promise<{ workspace: string | null; user: string | null }> {
+    const { rows } = await runtime.query<{ workspace: string | null; user: string | null }>(
+      'SELECT public.current_workspace_id()::text AS workspace, public.current_app_user_id()::text AS user',
+    );
+    return rows[0];
+  }
 
   beforeAll(async () => {
     owner = new pg.Client({ connectionString: process.env.DIRECT_URL });
@@ -137,7 +204,7 @@ describe('Row-Level Security for app_runtime', () => {
     try {
       if (owner) {
         for (const fixture of [a, b]) {
-          if (fixture) await deleteWorkspace(owner, fixture.workspaceId);
+          if (fixture) await deleteWorkspace(owner, fixture);
         }
       }
     } finally {
@@ -151,9 +218,10 @@ describe('Row-Level Security for app_runtime', () => {
     expect(rows).toEqual([{ user: 'app_runtime' }]);
   });
 
-  it('sees no tenant rows and can insert none without a workspace setting', async () => {
+  it('sees no tenant or identity rows and can insert none without a workspace setting', async () => {
     const { rows } = await runtime.query(`SELECT current_setting('app.workspace_id', true) AS v`);
     expect(rows).toEqual([{ v: null }]);
+    expect(await verifiedClaims()).toEqual({ workspace: null, user: null });
     expect(await countAll()).toEqual(zeroEverywhere());
 
     await runtime.query('BEGIN');
@@ -165,19 +233,27 @@ describe('Row-Level Security for app_runtime', () => {
           `sneaky-${randomUUID()}`,
         ]),
       ).toBe(RLS_VIOLATION);
+      // Not a policy: the runtime role has no privilege on verification tokens at all.
+      expect(await failureCode('SELECT count(*) FROM verification_tokens', [])).toBe(RLS_VIOLATION);
     } finally {
       await runtime.query('ROLLBACK');
     }
   });
 
-  describe('with workspace A selected', () => {
+  describe('with workspace A (and its member) selected by a signed setting', () => {
     beforeEach(async () => {
       await runtime.query('BEGIN');
-      await runtime.query(`SELECT set_config('app.workspace_id', $1, true)`, [a.workspaceId]);
+      await runtime.query(`SELECT set_config('app.workspace_id', $1, true)`, [
+        signedSetting(a.workspaceId, a.userId),
+      ]);
     });
 
     afterEach(async () => {
       await runtime.query('ROLLBACK');
+    });
+
+    it('verifies the setting: the current workspace is A and the current user is its member', async () => {
+      expect(await verifiedClaims()).toEqual({ workspace: a.workspaceId, user: a.userId });
     });
 
     it("reads A's rows and none of B's", async () => {
@@ -191,6 +267,7 @@ describe('Row-Level Security for app_runtime', () => {
         ['projects', b.projectId],
         ['approval_items', b.itemId],
         ['approval_comments', b.commentId],
+        ['users', b.userId],
       ]) {
         const { rows } = await runtime.query(`SELECT * FROM ${table} WHERE id = $1`, [id]);
         expect({ table, rows }).toEqual({ table, rows: [] });
@@ -200,6 +277,8 @@ describe('Row-Level Security for app_runtime', () => {
         [b.workspaceId],
       );
       expect(byTenant.rows).toEqual([]);
+      const users = await runtime.query('SELECT id FROM users');
+      expect(users.rows).toEqual([{ id: a.userId }]);
     });
 
     it("cannot update or delete B's rows (0 rows affected)", async () => {
@@ -217,9 +296,17 @@ describe('Row-Level Security for app_runtime', () => {
       const removeWorkspace = await runtime.query('DELETE FROM workspaces WHERE id = $1', [
         b.workspaceId,
       ]);
-      expect([update, updateAll, remove, removeWorkspace].map((r) => r.rowCount)).toEqual([
-        0, 0, 0, 0,
+      const renameUser = await runtime.query(`UPDATE users SET name = 'hijacked' WHERE id = $1`, [
+        b.userId,
       ]);
+      expect(
+        [update, updateAll, remove, removeWorkspace, renameUser].map((r) => r.rowCount),
+      ).toEqual([0, 0, 0, 0, 0]);
+    });
+
+    it('cannot delete a user, not even its own (0 rows affected)', async () => {
+      const own = await runtime.query('DELETE FROM users WHERE id = $1', [a.userId]);
+      expect(own.rowCount).toBe(0);
     });
 
     it("cannot insert a row with B's workspace_id", async () => {
@@ -232,13 +319,36 @@ describe('Row-Level Security for app_runtime', () => {
       ).toBe(RLS_VIOLATION);
     });
 
-    it('cannot move its own row to B', async () => {
+    it('cannot move its own row to B: the immutable key refuses it, and RLS would too', async () => {
       expect(
         await failureCode('UPDATE approval_comments SET workspace_id = $1 WHERE id = $2', [
           b.workspaceId,
           a.commentId,
         ]),
-      ).toBe(RLS_VIOLATION);
+      ).toBe(KEY_CHANGE_REFUSED);
+
+      // Layer 2's WITH CHECK on its own: the same UPDATE as app_runtime, in a transaction of the
+      // owner that has switched the key trigger off (rolled back, so nobody else sees that).
+      await owner.query('BEGIN');
+      try {
+        await owner.query('ALTER TABLE approval_comments DISABLE TRIGGER keys_are_immutable');
+        await owner.query('SET LOCAL ROLE app_runtime');
+        await owner.query(`SELECT set_config('app.workspace_id', $1, true)`, [
+          signedSetting(a.workspaceId, a.userId),
+        ]);
+        const code = await owner
+          .query('UPDATE approval_comments SET workspace_id = $1 WHERE id = $2', [
+            b.workspaceId,
+            a.commentId,
+          ])
+          .then(
+            () => 'succeeded',
+            (error: { code?: string }) => error.code,
+          );
+        expect(code).toBe(RLS_VIOLATION);
+      } finally {
+        await owner.query('ROLLBACK');
+      }
     });
 
     it("cannot attach a comment to B's approval item, from A or inside B", async () => {
@@ -271,7 +381,9 @@ describe('Row-Level Security for app_runtime', () => {
 
   it('forgets the workspace at COMMIT: the same connection then reads nothing, without error', async () => {
     await runtime.query('BEGIN');
-    await runtime.query(`SELECT set_config('app.workspace_id', $1, true)`, [a.workspaceId]);
+    await runtime.query(`SELECT set_config('app.workspace_id', $1, true)`, [
+      signedSetting(a.workspaceId),
+    ]);
     const inside = await runtime.query('SELECT id FROM approval_items');
     await runtime.query('COMMIT');
 
@@ -279,18 +391,82 @@ describe('Row-Level Security for app_runtime', () => {
     const after = await runtime.query('SELECT id FROM approval_items');
     expect(inside.rows).toEqual([{ id: a.itemId }]);
     expect(setting.rows).toEqual([{ v: '' }]);
+    expect(await verifiedClaims()).toEqual({ workspace: null, user: null });
     expect(after.rows).toEqual([]);
     expect(await countAll()).toEqual(zeroEverywhere());
   });
 
-  it('treats a malformed workspace setting as no workspace, without error', async () => {
-    await runtime.query('BEGIN');
-    try {
-      await runtime.query(`SELECT set_config('app.workspace_id', 'not-a-uuid', true)`);
-      expect(await countAll()).toEqual(zeroEverywhere());
-    } finally {
-      await runtime.query('ROLLBACK');
+  describe('a value the library did not sign reads as no workspace: no rows, no writes', () => {
+    /** Counts and verified claims with `setting` in a transaction that is rolled back. */
+    async function withSetting(setting: string): Promise<{
+      claims: { workspace: string | null; user: string | null };
+      counts: Record<string, number>;
+      insert: string;
+    }> {
+      await runtime.query('BEGIN');
+      try {
+        await runtime.query(`SELECT set_config('app.workspace_id', $1, true)`, [setting]);
+        const claims = await verifiedClaims();
+        const counts = await countAll();
+        const insert = await failureCode(
+          'INSERT INTO projects (workspace_id, name, slug) VALUES ($1, $2, $3)',
+          [a.workspaceId, 'Forged', `forged-${randomUUID()}`],
+        ).catch((error: Error) => error.message);
+        return { claims, counts, insert };
+      } finally {
+        await runtime.query('ROLLBACK');
+      }
     }
+
+    const signedForA = () => signedSetting(a.workspaceId, a.userId);
+
+    it("(control) A's genuine signed value shows A's rows", async () => {
+      const { claims, counts } = await withSetting(signedForA());
+      expect(claims).toEqual({ workspace: a.workspaceId, user: a.userId });
+      expect(counts).toEqual(aEverywhere());
+    });
+
+    it.each<[string, () => string]>([
+      ['a bare UUID of an existing workspace', () => a.workspaceId],
+      [
+        'a signed value with one hex digit of the MAC changed',
+        () => {
+          const value = signedForA();
+          const last = value.slice(-1);
+          return `${value.slice(0, -1)}${last === '0' ? '1' : '0'}`;
+        },
+      ],
+      [
+        "A's signed value with the tenant part replaced by B",
+        () => signedForA().replace(a.workspaceId, b.workspaceId),
+      ],
+      [
+        'a value issued more than 300 s ago',
+        () => testSigner().sign(a.workspaceId, undefined, Date.now() - 10 * 60_000),
+      ],
+      [
+        'a value issued 10 minutes in the future',
+        () => testSigner().sign(a.workspaceId, undefined, Date.now() + 10 * 60_000),
+      ],
+      [
+        'a value signed with another secret',
+        () =>
+          new TenantSettingSigner(randomBytes(48).toString('base64url')).sign(
+            a.workspaceId,
+            a.userId,
+          ),
+      ],
+      ['a malformed value', () => 'not-a-uuid'],
+    ])('%s', async (_name, forge) => {
+      const setting = forge();
+      expect(setting).not.toBe(signedForA());
+
+      const { claims, counts, insert } = await withSetting(setting);
+
+      expect(claims).toEqual({ workspace: null, user: null });
+      expect(counts).toEqual(zeroEverywhere());
+      expect(insert).toBe(RLS_VIOLATION);
+    });
   });
 
   it("leaves B's data unchanged", async () => {

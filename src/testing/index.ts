@@ -21,4 +21,6 @@ export type {
   UrlSource,
 } from './isolation-kit.options';
 export { IsolationViolationError } from './isolation-violation.error';
+export { MissingSettingSecretError } from './missing-setting-secret.error';
+export { SettingNotAcceptedError } from './setting-not-accepted.error';
 export type { TenantModelInfo } from './tenant-schema.catalog';

@@ -30,6 +30,13 @@ interface IsolationKitCommonOptions {
    * creates its fixtures and reads the real database state through it.
    */
   adminUrl: UrlSource;
+  /**
+   * The secret the app under test signs the tenant setting with (its `settingSecret`). The kit's
+   * database checks set `app.workspace_id` to a value signed with it, as the library does, and its
+   * driver checks build their tenant adapter with it. Default: `process.env.TENANT_SETTING_SECRET`
+   * when the kit opens; required (MissingSettingSecretError).
+   */
+  settingSecret?: string;
   /** The tenant-owned models to check. Default: every tenant-owned model of the schema. */
   models?: readonly string[];
   /** Name of the tenant field. Default `'workspaceId'` (as the PrismaModule option). */

@@ -27,10 +27,13 @@ import {
   type TenantPrismaClient,
 } from '../prisma/tenant-extension';
 import { runWithoutTenant } from '../prisma/tenant/tenant-context';
+import { TenantSettingSigner } from '../prisma/tenant/tenant-setting.signer';
 import { describeError, ISOLATION_CHECKS, type IsolationCheck, type Row } from './isolation.checks';
 import type { TenantIsolationOptions, TestFramework, UrlSource } from './isolation-kit.options';
 import { IsolationViolationError } from './isolation-violation.error';
+import { MissingSettingSecretError } from './missing-setting-secret.error';
 import { generateValue, insertStatement, RowFactory } from './row.factory';
+import { SettingNotAcceptedError } from './setting-not-accepted.error';
 import {
   loadTenantSchemaCatalog,
   tenantOwnedModels,
@@ -131,14 +134,23 @@ export class TenantIsolationKit {
     private readonly runtimePool: pg.Pool,
     private readonly adminPool: pg.Pool,
     private readonly factory: RowFactory,
+    /** Signs `app.workspace_id` for the database checks, as the library does. */
+    private readonly signer: TenantSettingSigner,
   ) {}
 
   /**
-   * Connects, reads the schema and creates workspaces A and B.
+   * Connects, reads the schema, checks that PostgreSQL accepts the kit's signed tenant setting and
+   * creates workspaces A and B.
    *
+   * @throws MissingSettingSecretError when neither `settingSecret` nor TENANT_SETTING_SECRET is set.
+   * @throws InvalidSettingSecretError when the secret is shorter than 32 characters.
+   * @throws SettingNotAcceptedError when the database does not verify the kit's signed setting.
    * @throws Error when a connection fails or a model is not tenant-owned; nothing stays open then.
    */
   static async open(options: TenantIsolationOptions): Promise<TenantIsolationKit> {
+    const settingSecret = options.settingSecret ?? process.env.TENANT_SETTING_SECRET;
+    if (!settingSecret) throw new MissingSettingSecretError();
+    const signer = new TenantSettingSigner(settingSecret);
     const tenantClient = options.app
       ? options.app().get<symbol, TenantPrismaClient>(TENANT_PRISMA_CLIENT, { strict: false })
       : options.tenantClient();
@@ -146,7 +158,9 @@ export class TenantIsolationKit {
     const adminUrl = resolveUrl(options.adminUrl);
     const runtimePool = new pg.Pool({ connectionString: runtimeUrl, max: 1 });
     const adminPool = new pg.Pool({ connectionString: adminUrl, max: 1 });
-    const driverClient = new PrismaClient({ adapter: createTenantAdapter(runtimeUrl, { max: 2 }) });
+    const driverClient = new PrismaClient({
+      adapter: createTenantAdapter(runtimeUrl, { max: 2, settingSecret }),
+    });
     const admin = new PrismaClient({
       adapter: new PrismaPg({ connectionString: adminUrl, max: 2 }),
     });
@@ -172,7 +186,9 @@ export class TenantIsolationKit {
         runtimePool,
         adminPool,
         factory,
+        signer,
       );
+      await kit.assertSettingAccepted();
       await factory.createTenant(kit.tenantA);
       await factory.createTenant(kit.tenantB);
       return kit;
@@ -259,19 +275,34 @@ export class TenantIsolationKit {
   }
 
   /**
-   * Runs `work` on a runtime-role connection inside `BEGIN` with `app.workspace_id` set to
-   * `tenantId` (transaction-locally; not set when `undefined`), and always rolls back.
+   * Runs `work` on a runtime-role connection inside `BEGIN` with `app.workspace_id` set to the
+   * value the library would send for `tenantId` (signed with `settingSecret`, transaction-locally;
+   * not set when `undefined`), and always rolls back.
    */
-  async runtimeSql<T>(
+  runtimeSql<T>(
     tenantId: string | undefined,
+    work: (sql: pg.PoolClient) => Promise<T>,
+  ): Promise<T> {
+    return this.runtimeSqlWithSetting(
+      tenantId === undefined ? undefined : this.signer.sign(tenantId, undefined),
+      work,
+    );
+  }
+
+  /**
+   * Like `runtimeSql`, with `app.workspace_id` set to exactly `setting` (for example a bare
+   * workspace id or an altered signature, which PostgreSQL must read as "no workspace").
+   */
+  async runtimeSqlWithSetting<T>(
+    setting: string | undefined,
     work: (sql: pg.PoolClient) => Promise<T>,
   ): Promise<T> {
     const client = await this.runtimePool.connect();
     let broken: Error | undefined;
     try {
       await client.query('BEGIN');
-      if (tenantId !== undefined) {
-        await client.query('SELECT set_config($1, $2, true)', [TENANT_SETTING, tenantId]);
+      if (setting !== undefined) {
+        await client.query('SELECT set_config($1, $2, true)', [TENANT_SETTING, setting]);
       }
       return await work(client);
     } finally {
@@ -281,6 +312,22 @@ export class TenantIsolationKit {
       });
       client.release(broken);
     }
+  }
+
+  /**
+   * Checks that PostgreSQL verifies the kit's signed setting as the runtime role, so that a failing
+   * database check means a leak, not a wrong secret.
+   *
+   * @throws SettingNotAcceptedError
+   */
+  private async assertSettingAccepted(): Promise<void> {
+    const verified = await this.runtimeSql(this.tenantA, async (sql) => {
+      const { rows } = await sql.query<{ tenant: string | null }>(
+        'SELECT public.current_workspace_id()::text AS tenant',
+      );
+      return rows[0]?.tenant;
+    });
+    if (verified !== this.tenantA) throw new SettingNotAcceptedError();
   }
 
   /** Every row of `model` in workspace `tenantId`, as admin, ordered by primary key. */
@@ -303,6 +350,21 @@ export class TenantIsolationKit {
       data[info.field] = info.type === 'int8' && !info.isArray ? BigInt(value as string) : value;
     }
     return data;
+  }
+
+  /**
+   * `foreign` (a stored row of workspace B) with its references to global rows (tables that are
+   * not tenant-owned, such as users) taken from `own` (the model's row in A). A write of it as A
+   * then names B's workspace and nothing else A cannot see, so it must be refused for the workspace
+   * alone (Row-Level Security's WITH CHECK), not because B's user is invisible to A.
+   */
+  crossTenantRow(model: TenantModelInfo, foreign: SqlRow, own: SqlRow): SqlRow {
+    const row: SqlRow = { ...foreign };
+    for (const fk of model.table.foreignKeys) {
+      if (this.catalog.table(fk.table).tenantColumn !== undefined) continue;
+      for (const column of fk.columns) row[column] = own[column];
+    }
+    return row;
   }
 
   /** `INSERT` of a copy of `row` (see prismaCopyOf) on `sql`. */

@@ -9,7 +9,7 @@ export type IsolationLayer =
   | 'client'
   /** An unextended PrismaClient over `createTenantAdapter`: the tenant driver and RLS, no scoper. */
   | 'driver'
-  /** Raw SQL as the runtime role with `app.workspace_id` set: Row-Level Security alone. */
+  /** Raw SQL as the runtime role with a signed `app.workspace_id`: Row-Level Security alone. */
   | 'database'
   /** The real state afterwards, read as app_admin. */
   | 'data';
@@ -76,6 +76,20 @@ export function isRowLevelSecurityViolation(error: unknown): boolean {
   );
   return (
     codes.includes('42501') || (error instanceof Error && /row-level security/i.test(error.message))
+  );
+}
+
+/**
+ * PostgreSQL's `23514` from the `keys_are_immutable` trigger (`protect_keys()` in the migrations):
+ * the tenant column never changes, whoever writes. It fires before Row-Level Security's WITH CHECK,
+ * so on a table that has it, a move is refused by the trigger.
+ */
+export function isKeyChangeRefusal(error: unknown): boolean {
+  return [error, (error as { cause?: unknown } | null)?.cause].some(
+    (e) =>
+      (e as { code?: unknown } | null)?.code === '23514' &&
+      e instanceof Error &&
+      /key column .* cannot be changed/.test(e.message),
   );
 }
 
@@ -301,7 +315,9 @@ const DRIVER_CHECKS: IsolationCheck[] = [
       expectRejection(
         () =>
           kit.inTenant(fx.a.tenantId, () =>
-            kit.driverDelegate(fx).create({ data: kit.prismaCopyOf(fx.model, fx.b.sql) }),
+            kit.driverDelegate(fx).create({
+              data: kit.prismaCopyOf(fx.model, kit.crossTenantRow(fx.model, fx.b.sql, fx.a.sql)),
+            }),
           ),
         'a row-level security violation (42501)',
         isRowLevelSecurityViolation,
@@ -370,14 +386,17 @@ const DATABASE_CHECKS: IsolationCheck[] = [
     name: "INSERT with B's workspace fails with 42501",
     run: (kit, fx) =>
       expectRejection(
-        () => kit.runtimeSql(fx.a.tenantId, (sql) => kit.insertCopy(sql, fx.model, fx.b.sql)),
+        () =>
+          kit.runtimeSql(fx.a.tenantId, (sql) =>
+            kit.insertCopy(sql, fx.model, kit.crossTenantRow(fx.model, fx.b.sql, fx.a.sql)),
+          ),
         'SQLSTATE 42501 (row-level security)',
         isRowLevelSecurityViolation,
       ),
   },
   {
     layer: 'database',
-    name: "moving A's row to B fails with 42501",
+    name: "moving A's row to B fails with 42501 (or 23514 from an immutable key)",
     run: (kit, fx) =>
       expectRejection(
         () =>
@@ -389,8 +408,8 @@ const DATABASE_CHECKS: IsolationCheck[] = [
               ...a.params,
             ]);
           }),
-        'SQLSTATE 42501 (row-level security)',
-        isRowLevelSecurityViolation,
+        'SQLSTATE 42501 (row-level security) or 23514 (the key column cannot be changed)',
+        (error) => isRowLevelSecurityViolation(error) || isKeyChangeRefusal(error),
       ),
   },
   {

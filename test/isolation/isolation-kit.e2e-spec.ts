@@ -1,10 +1,13 @@
 import type { INestApplication } from '@nestjs/common';
 import { PrismaPg } from '@prisma/adapter-pg';
 import { PrismaClient } from '@prisma/client';
+import { randomBytes } from 'node:crypto';
 import { tenantOwnedModels } from '../../src/testing/tenant-schema.catalog';
 import {
   describeTenantIsolation,
   ISOLATION_CHECKS,
+  MissingSettingSecretError,
+  SettingNotAcceptedError,
   TenantIsolationKit,
   type CheckResult,
   type IsolationLayer,
@@ -193,11 +196,19 @@ describe('isolation kit detects leaks', () => {
       await app?.close();
     });
 
-    it.each(MODELS)('fails every database-layer check on %s', async (model) => {
-      const results = await runLayer(kit, model, 'database');
+    it.each(MODELS)(
+      'fails every database-layer check on %s but the move, which the immutable key refuses for every role',
+      async (model) => {
+        const results = await runLayer(kit, model, 'database');
 
-      expect(namesOf(results.filter((r) => r.passed))).toEqual([]);
-    });
+        // keys_are_immutable refuses a change of the tenant column whoever runs it, a superuser
+        // too; every check that depends on Row-Level Security fails.
+        expect(namesOf(results.filter((r) => r.passed))).toEqual([
+          "[database] moving A's row to B fails with 42501 (or 23514 from an immutable key)",
+        ]);
+        expect(results).toHaveLength(checksOf('database').length);
+      },
+    );
 
     it.each(MODELS)('fails every driver check on %s', async (model) => {
       const results = await runLayer(kit, model, 'driver');
@@ -209,6 +220,41 @@ describe('isolation kit detects leaks', () => {
       const results = await runLayer(kit, 'ApprovalItem', 'client');
 
       expect(results.filter((r) => !r.passed).map((r) => r.error?.message)).toEqual([]);
+    });
+  });
+
+  describe('the tenant setting secret', () => {
+    const open = (settingSecret?: string) =>
+      TenantIsolationKit.open({
+        // Never queried: these kits are opened and closed, no check runs.
+        tenantClient: () => ({}) as PrismaClient,
+        runtimeUrl: env('DATABASE_URL'),
+        adminUrl: env('SYSTEM_DATABASE_URL'),
+        ...(settingSecret === undefined ? {} : { settingSecret }),
+      });
+
+    it('is required: without settingSecret or TENANT_SETTING_SECRET the kit does not open', async () => {
+      const saved = process.env.TENANT_SETTING_SECRET;
+      delete process.env.TENANT_SETTING_SECRET;
+      try {
+        await expect(open()).rejects.toThrow(MissingSettingSecretError);
+        await expect(open()).rejects.toThrow(
+          'pass { settingSecret } to describeTenantIsolation() / TenantIsolationKit.open(), or set TENANT_SETTING_SECRET',
+        );
+      } finally {
+        process.env.TENANT_SETTING_SECRET = saved;
+      }
+    });
+
+    it('must be the one the database verifies with: another secret is refused when the kit opens', async () => {
+      await expect(open(randomBytes(48).toString('base64url'))).rejects.toThrow(
+        SettingNotAcceptedError,
+      );
+    });
+
+    it('defaults to TENANT_SETTING_SECRET, and an explicit one is used as given', async () => {
+      const kit = await open(env('TENANT_SETTING_SECRET'));
+      await kit.close();
     });
   });
 

@@ -3,6 +3,11 @@
  * provider config and a few approval items. Safe to run again: every row has a fixed id (or a
  * natural key) and is upserted. Prints the ids and a bearer token per user and workspace.
  *
+ * It writes as the owner over DIRECT_URL. Row-Level Security is FORCEd on every tenant and
+ * identity table, so it applies to an owner that is not a superuser (a managed PostgreSQL's
+ * `postgres`, for one): each transaction therefore first sets `app.workspace_id` to a value signed
+ * with TENANT_SETTING_SECRET, as the library does, and the database's key is installed first.
+ *
  * Run it through `npm run db:seed` (or `npm run db:reset`), which provides DIRECT_URL.
  */
 import { createHash } from 'node:crypto';
@@ -12,6 +17,9 @@ import { signAccessToken } from '../scripts/token';
 import { loadDotEnv, readEnvironment } from '../src/config/environment';
 import { InvalidEnvironmentError } from '../src/config/invalid-environment.error';
 import { PROJECT_ROOT } from '../src/database/project-root';
+import { SettingKeyMismatchError } from '../src/prisma/errors/setting-key-mismatch.error';
+import { TENANT_SETTING } from '../src/prisma/prisma.constants';
+import { TenantSettingSigner } from '../src/prisma/tenant/tenant-setting.signer';
 
 interface DemoItem {
   title: string;
@@ -99,7 +107,54 @@ function demoId(key: string): string {
   ].join('-');
 }
 
-async function seedWorkspace(prisma: PrismaClient, demo: DemoWorkspace, ownerId: string) {
+/** How long a signed setting stays valid (the library's default `settingMaxAgeSeconds`). */
+const SETTING_MAX_AGE_SECONDS = 300;
+
+/**
+ * Stores the key derived from TENANT_SETTING_SECRET in the database unless it has one (the app does
+ * the same on first start), so that the settings the seed signs are verified.
+ *
+ * @throws SettingKeyMismatchError when the database holds another app's key.
+ */
+async function installSettingKey(prisma: PrismaClient, signer: TenantSettingSigner): Promise<void> {
+  const [{ outcome }] = await prisma.$queryRaw<{ outcome: string }[]>`
+    SELECT public.tenancy_install_setting_key(${signer.key}, ${SETTING_MAX_AGE_SECONDS}::int) AS outcome`;
+  if (outcome === 'mismatch') throw new SettingKeyMismatchError();
+}
+
+/** The statement that opens a seed transaction: the signed tenant setting, transaction-local. */
+function selectTenant(
+  prisma: PrismaClient,
+  signer: TenantSettingSigner,
+  workspaceId: string | undefined,
+  userId: string,
+) {
+  return prisma.$executeRaw`SELECT set_config(${TENANT_SETTING}, ${signer.sign(workspaceId, userId)}, true)`;
+}
+
+/**
+ * Upserts a demo user by email, keeping the id of an existing account. As the user itself: a
+ * non-superuser owner sees and writes only the current user's row.
+ */
+async function seedUser(prisma: PrismaClient, signer: TenantSettingSigner, demo: DemoWorkspace) {
+  const id = demoId(`user ${demo.owner.email}`);
+  const [, user] = await prisma.$transaction([
+    selectTenant(prisma, signer, undefined, id),
+    prisma.user.upsert({
+      where: { email: demo.owner.email },
+      create: { id, ...demo.owner },
+      update: { name: demo.owner.name },
+    }),
+  ]);
+  return user;
+}
+
+async function seedWorkspace(
+  prisma: PrismaClient,
+  signer: TenantSettingSigner,
+  demo: DemoWorkspace,
+  ownerId: string,
+) {
   const workspaceId = demoId(`workspace ${demo.slug}`);
   const projectId = demoId(`project ${demo.slug}/${demo.project.slug}`);
   const providerId = demoId(`ai-provider ${demo.slug}`);
@@ -130,9 +185,10 @@ async function seedWorkspace(prisma: PrismaClient, demo: DemoWorkspace, ownerId:
   });
 
   // RLS is forced on every tenant table, for the owner role too (unless it is a superuser): each
-  // workspace's rows are written in one transaction that first selects that workspace.
+  // workspace's rows are written in one transaction that first selects that workspace, signed, with
+  // its owner as the current user (tenant rows may only reference users the writer can see).
   await prisma.$transaction([
-    prisma.$executeRaw`SELECT set_config('app.workspace_id', ${workspaceId}, true)`,
+    selectTenant(prisma, signer, workspaceId, ownerId),
     prisma.workspace.upsert({
       where: { id: workspaceId },
       create: { id: workspaceId, name: demo.name, slug: demo.slug },
@@ -170,17 +226,14 @@ async function main(): Promise<void> {
     ]);
   }
 
+  const signer = new TenantSettingSigner(env.tenantSettingSecret);
   const prisma = new PrismaClient({ adapter: new PrismaPg({ connectionString: env.directUrl }) });
   const lines: string[] = [];
   try {
+    await installSettingKey(prisma, signer);
     for (const demo of DEMO) {
-      // Users are global (no RLS): upserted by email, keeping the id of an existing account.
-      const owner = await prisma.user.upsert({
-        where: { email: demo.owner.email },
-        create: { id: demoId(`user ${demo.owner.email}`), ...demo.owner },
-        update: { name: demo.owner.name },
-      });
-      const seeded = await seedWorkspace(prisma, demo, owner.id);
+      const owner = await seedUser(prisma, signer, demo);
+      const seeded = await seedWorkspace(prisma, signer, demo, owner.id);
       const token = signAccessToken(env, {
         sub: owner.id,
         workspaceId: seeded.workspaceId,
@@ -209,13 +262,14 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  if (error instanceof InvalidEnvironmentError) {
+  if (error instanceof InvalidEnvironmentError || error instanceof SettingKeyMismatchError) {
     console.error(error.message);
   } else if (error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002') {
     console.error(
       `Seeding failed: ${error.message}\nA row with the same unique value (such as workspace slug ` +
-        `"acme" or "globex") already exists with another id. Reset the database with ` +
-        `npm run db:reset, or rename the existing row.`,
+        `"acme" or "globex", or, when the owner role is not a superuser, a demo user's e-mail) ` +
+        `already exists with another id. Reset the database with npm run db:reset, or rename the ` +
+        `existing row.`,
     );
   } else {
     console.error(error);

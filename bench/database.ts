@@ -4,6 +4,7 @@
  * Server: DIRECT_URL's (from the shell or `.env`), else `postgresql://postgres@127.0.0.1:5432`;
  * when that default server does not answer, the project's embedded PostgreSQL.
  */
+import { randomBytes, randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { readEnvironment } from '../src/config/environment';
 import {
@@ -14,6 +15,7 @@ import {
   setEmbeddedRolePasswords,
   withDatabase,
 } from '../src/database/database-bootstrap';
+import { TenantSettingSigner } from '../src/prisma/tenant/tenant-setting.signer';
 
 /** The default server when DIRECT_URL is unset. */
 const DEFAULT_SERVER_URL = 'postgresql://postgres@127.0.0.1:5432/postgres';
@@ -57,51 +59,76 @@ export interface SeedSettings {
   updateItemsPerWorkspace: number;
 }
 
+/**
+ * The signer of the benchmark's tenant settings: TENANT_SETTING_SECRET (from the shell or `.env`),
+ * or a random secret for this run, set by prepareBenchDatabase. The tenant clients and the demo app
+ * read the same variable.
+ */
+export function benchSigner(): TenantSettingSigner {
+  const secret = process.env.TENANT_SETTING_SECRET;
+  if (!secret) throw new Error('TENANT_SETTING_SECRET is not set: call prepareBenchDatabase first');
+  return new TenantSettingSigner(secret);
+}
+
+/** Stores the key of TENANT_SETTING_SECRET in the fresh database (as the owner). */
+async function installSettingKey(ownerUrl: string): Promise<void> {
+  const client = new pg.Client({ connectionString: ownerUrl });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ outcome: string }>(
+      'SELECT public.tenancy_install_setting_key($1, 300) AS outcome',
+      [benchSigner().key],
+    );
+    if (rows[0]?.outcome === 'mismatch') throw new Error('the database holds another setting key');
+  } finally {
+    await client.end();
+  }
+}
+
 function passwordOf(url: string | undefined): string | undefined {
   return url ? decodeURIComponent(new URL(url).password) || undefined : undefined;
 }
 
 /**
  * Workspaces, users, members and approval items in plain SQL, as the owner. A superuser owner is
- * not subject to Row-Level Security; any other owner is (the tables are FORCEd), so each
- * workspace's rows are then written in a transaction that has set that workspace.
+ * not subject to Row-Level Security; any other owner is (the tables are FORCEd), so every write is
+ * made under a signed setting that selects its workspace and user (a user row can only be written
+ * as that user; tenant rows may only reference users the writer can see).
  */
-async function seed(
-  ownerUrl: string,
-  settings: SeedSettings,
-  superuser: boolean,
-): Promise<SeededWorkspace[]> {
+async function seed(ownerUrl: string, settings: SeedSettings): Promise<SeededWorkspace[]> {
+  const signer = benchSigner();
   const client = new pg.Client({ connectionString: ownerUrl });
   await client.connect();
+  const select = (workspaceId: string, userId: string) =>
+    client.query(`SELECT set_config('app.workspace_id', $1, true)`, [
+      signer.sign(workspaceId, userId),
+    ]);
   try {
     const workspaces: SeededWorkspace[] = [];
     for (let w = 0; w < settings.workspaces; w++) {
       await client.query('BEGIN');
-      const { rows: ws } = await client.query<{ id: string }>(
-        `SELECT gen_random_uuid()::text AS id`,
-      );
-      const workspaceId = ws[0].id;
-      if (!superuser)
-        await client.query(`SELECT set_config('app.workspace_id', $1, true)`, [workspaceId]);
+      const workspaceId = randomUUID();
+      const userIds = Array.from({ length: settings.membersPerWorkspace }, () => randomUUID());
+      await select(workspaceId, userIds[0]);
       await client.query(`INSERT INTO workspaces (id, name, slug) VALUES ($1, $2, $3)`, [
         workspaceId,
         `Bench ${w}`,
         `bench-${w}`,
       ]);
-      const { rows: users } = await client.query<{ id: string }>(
-        `INSERT INTO users (email, name)
-           SELECT 'bench-' || $1::int || '-' || n || '@bench.invalid', 'Bench user ' || n
-             FROM generate_series(1, $2::int) AS n
-         RETURNING id::text`,
-        [w, settings.membersPerWorkspace],
-      );
-      const userIds = users.map((u) => u.id);
-      await client.query(
-        `INSERT INTO workspace_members (workspace_id, user_id, role)
-           SELECT $1, u, CASE WHEN ord = 1 THEN 'OWNER'::workspace_role ELSE 'MEMBER'::workspace_role END
-             FROM unnest($2::uuid[]) WITH ORDINALITY AS m(u, ord)`,
-        [workspaceId, userIds],
-      );
+      for (const [n, userId] of userIds.entries()) {
+        // As that user: a user row is written by its user, and a member's user must be visible.
+        await select(workspaceId, userId);
+        await client.query(`INSERT INTO users (id, email, name) VALUES ($1, $2, $3)`, [
+          userId,
+          `bench-${w}-${n + 1}@bench.invalid`,
+          `Bench user ${n + 1}`,
+        ]);
+        await client.query(
+          `INSERT INTO workspace_members (workspace_id, user_id, role) VALUES ($1, $2, $3::workspace_role)`,
+          [workspaceId, userId, n === 0 ? 'OWNER' : 'MEMBER'],
+        );
+      }
+      await select(workspaceId, userIds[0]);
       // Statuses 2/5 PENDING, 2/5 APPROVED, 1/5 REJECTED; created_at spread over the last 30 days.
       const { rows: items } = await client.query<{ id: string }>(
         `INSERT INTO approval_items
@@ -193,6 +220,9 @@ export async function prepareBenchDatabase(
     await setEmbeddedRolePasswords(ownerUrl);
   }
 
+  process.env.TENANT_SETTING_SECRET ||= randomBytes(48).toString('base64url');
+  await installSettingKey(ownerUrl);
+
   const probe = new pg.Client({ connectionString: ownerUrl });
   await probe.connect();
   let ownerIsSuperuser: boolean;
@@ -209,7 +239,7 @@ export async function prepareBenchDatabase(
   }
 
   const started = Date.now();
-  const workspaces = await seed(ownerUrl, settings, ownerIsSuperuser);
+  const workspaces = await seed(ownerUrl, settings);
   const items = settings.workspaces * settings.itemsPerWorkspace;
   log(
     `seeded ${settings.workspaces} workspaces, ${items} approval items in ${Date.now() - started} ms`,

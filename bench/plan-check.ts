@@ -7,6 +7,7 @@
  * and every row of the workspace is read, filtered and sorted to return 20.
  */
 import pg from 'pg';
+import { benchSigner } from './database';
 
 /** What EXPLAIN ANALYZE says about one execution. */
 export interface ListPlan {
@@ -45,7 +46,9 @@ async function explain(url: string, workspaceId: string, asTenant: boolean): Pro
   try {
     await client.query('BEGIN');
     if (asTenant)
-      await client.query(`SELECT set_config('app.workspace_id', $1, true)`, [workspaceId]);
+      await client.query(`SELECT set_config('app.workspace_id', $1, true)`, [
+        benchSigner().sign(workspaceId, undefined),
+      ]);
     const { rows: count } = await client.query<{ n: string }>(
       'SELECT count(*) AS n FROM approval_items WHERE workspace_id = $1',
       [workspaceId],

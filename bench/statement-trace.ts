@@ -12,7 +12,10 @@ export interface TracedStatement {
   connection: number;
   /** The statement, shortened (`SELECT approval_items`, `BEGIN`, ...). */
   text: string;
-  /** True when layer 2 pipelined `set_config(...)` before it (TenantBoundQuery). */
+  /**
+   * True when layer 2 pipelined the signed `set_config(...)` before it (TenantBoundQuery): every
+   * statement outside a transaction, and the first statement of a transaction.
+   */
   tenantBound: boolean;
 }
 
@@ -26,8 +29,9 @@ function shorten(text: string): string {
   const sql = text.replace(/\s+/g, ' ').trim();
   const table = /\b(?:FROM|INTO|UPDATE)\s+(?:"public"\.)?"?([a-z_]+)"?/i.exec(sql)?.[1];
   const verb = sql.split(' ')[0].replace(/;$/, '').toUpperCase();
-  if (verb === 'BEGIN')
-    return /SET LOCAL/i.test(sql) ? 'BEGIN; SET LOCAL app.workspace_id' : 'BEGIN';
+  // The tenant pool's BEGIN pins row_security, search_path and the timeouts and clears the
+  // setting; the signed setting itself travels with the transaction's first statement.
+  if (verb === 'BEGIN') return /SET LOCAL/i.test(sql) ? 'BEGIN; SET LOCAL pins' : 'BEGIN';
   return table ? `${verb} ${table}` : sql.slice(0, 40);
 }
 

@@ -279,30 +279,19 @@ export class TenantIsolationKit {
    * value the library would send for `tenantId` (signed with `settingSecret`, transaction-locally;
    * not set when `undefined`), and always rolls back.
    */
-  runtimeSql<T>(
+  async runtimeSql<T>(
     tenantId: string | undefined,
-    work: (sql: pg.PoolClient) => Promise<T>,
-  ): Promise<T> {
-    return this.runtimeSqlWithSetting(
-      tenantId === undefined ? undefined : this.signer.sign(tenantId, undefined),
-      work,
-    );
-  }
-
-  /**
-   * Like `runtimeSql`, with `app.workspace_id` set to exactly `setting` (for example a bare
-   * workspace id or an altered signature, which PostgreSQL must read as "no workspace").
-   */
-  async runtimeSqlWithSetting<T>(
-    setting: string | undefined,
     work: (sql: pg.PoolClient) => Promise<T>,
   ): Promise<T> {
     const client = await this.runtimePool.connect();
     let broken: Error | undefined;
     try {
       await client.query('BEGIN');
-      if (setting !== undefined) {
-        await client.query('SELECT set_config($1, $2, true)', [TENANT_SETTING, setting]);
+      if (tenantId !== undefined) {
+        await client.query('SELECT set_config($1, $2, true)', [
+          TENANT_SETTING,
+          this.signer.sign(tenantId, undefined),
+        ]);
       }
       return await work(client);
     } finally {

@@ -8,7 +8,8 @@ import type {
   TenantSchemaCatalog,
 } from './tenant-schema.catalog';
 
-const FOREIGN_KEY_VIOLATION = '23503';
+/** A row still referenced: 23503, or 23001 for a RESTRICT key on PostgreSQL 18. */
+const STILL_REFERENCED = new Set(['23503', '23001']);
 
 /** A short random token that makes generated values unique. */
 function token(): string {
@@ -207,7 +208,7 @@ export class RowFactory {
             [tenantId],
           );
         } catch (error) {
-          if ((error as { code?: unknown }).code !== FOREIGN_KEY_VIOLATION) throw error;
+          if (!STILL_REFERENCED.has(String((error as { code?: unknown }).code))) throw error;
           failed.push(table);
         }
       }
@@ -236,7 +237,7 @@ export class RowFactory {
           table.primaryKey.map((c) => row[c]),
         );
       } catch (error) {
-        if ((error as { code?: unknown }).code !== FOREIGN_KEY_VIOLATION) throw error;
+        if (!STILL_REFERENCED.has(String((error as { code?: unknown }).code))) throw error;
       }
     }
   }

@@ -4,6 +4,12 @@ const transform = {
   '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json' }],
 };
 
+/** The demo and the tests import the library by its package name, as users do; Jest runs its source. */
+const moduleNameMapper = {
+  '^nest-prisma-tenancy$': '<rootDir>/packages/nest-prisma-tenancy/src/index.ts',
+  '^nest-prisma-tenancy/testing$': '<rootDir>/packages/nest-prisma-tenancy/src/testing/index.ts',
+};
+
 /**
  * `npm test` runs both projects against a real PostgreSQL: the unit specs beside the code and the
  * e2e specs in `test/`. The global setup creates and migrates a fresh test database first (on the
@@ -21,9 +27,11 @@ module.exports = {
       displayName: 'unit',
       testEnvironment: 'node',
       rootDir: '.',
-      roots: ['<rootDir>/src', '<rootDir>/prisma'],
+      roots: ['<rootDir>/src', '<rootDir>/prisma', '<rootDir>/packages'],
       testMatch: ['**/*.spec.ts'],
       transform,
+      moduleNameMapper,
+      modulePathIgnorePatterns: ['<rootDir>/packages/.*/dist/', '<rootDir>/dist/'],
     },
     {
       displayName: 'e2e',
@@ -32,6 +40,8 @@ module.exports = {
       roots: ['<rootDir>/test'],
       testMatch: ['**/*.e2e-spec.ts'],
       transform,
+      moduleNameMapper,
+      modulePathIgnorePatterns: ['<rootDir>/packages/.*/dist/', '<rootDir>/dist/'],
     },
   ],
 };

@@ -12,7 +12,7 @@ import {
   runInTenant,
   tenantContext,
   type TenantPrismaClient,
-} from '../src/prisma';
+} from 'nest-prisma-tenancy';
 // Internal to the library (not in its public barrel): the batch guard, for the post-check simulation.
 import type { PostgresCpuProbe } from './cpu';
 import type { BenchDatabase, SeededWorkspace } from './database';

@@ -15,7 +15,7 @@ import {
   setEmbeddedRolePasswords,
   withDatabase,
 } from '../src/database/database-bootstrap';
-import { TenantSettingSigner } from '../src/prisma/tenant/tenant-setting.signer';
+import { TenantSettingSigner } from 'nest-prisma-tenancy';
 
 /** The default server when DIRECT_URL is unset. */
 const DEFAULT_SERVER_URL = 'postgresql://postgres@127.0.0.1:5432/postgres';

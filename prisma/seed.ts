@@ -17,9 +17,9 @@ import { signAccessToken } from '../scripts/token';
 import { loadDotEnv, readEnvironment } from '../src/config/environment';
 import { InvalidEnvironmentError } from '../src/config/invalid-environment.error';
 import { PROJECT_ROOT } from '../src/database/project-root';
-import { SettingKeyMismatchError } from '../src/prisma/errors/setting-key-mismatch.error';
-import { TENANT_SETTING } from '../src/prisma/prisma.constants';
-import { TenantSettingSigner } from '../src/prisma/tenant/tenant-setting.signer';
+import { SettingKeyMismatchError } from 'nest-prisma-tenancy';
+import { TENANT_SETTING } from 'nest-prisma-tenancy';
+import { TenantSettingSigner } from 'nest-prisma-tenancy';
 
 interface DemoItem {
   title: string;

@@ -18,7 +18,7 @@ import {
   setEmbeddedRolePasswords,
   type PreparedDatabase,
 } from '../src/database/database-bootstrap';
-import { DatabaseUnreachableError } from '../src/database/database-unreachable.error';
+import { DatabaseUnreachableError } from 'nest-prisma-tenancy';
 import { MigrationFailedError } from '../src/database/migration-failed.error';
 import { PROJECT_ROOT } from '../src/database/project-root';
 

@@ -7,7 +7,7 @@ import { AppValidationPipe } from './common/app-validation.pipe';
 import { readThrottle, type ThrottleOptions } from './config/environment';
 import { ThrottleGuard } from './config/throttle.guard';
 import { HealthModule } from './health/health.module';
-import { PrismaExceptionFilter, PrismaModule, type PrismaModuleOptions } from './prisma';
+import { PrismaExceptionFilter, PrismaModule, type PrismaModuleOptions } from 'nest-prisma-tenancy';
 import { WorkspacesModule } from './workspaces/workspaces.module';
 
 /** Options of the demo app itself (`AppModule.forRoot(prisma, options)`). */

@@ -4,12 +4,12 @@ import { NestFactory } from '@nestjs/core';
 import { loadDotEnv, readEnvironment } from './config/environment';
 import { InvalidEnvironmentError } from './config/invalid-environment.error';
 import { prepareDatabase } from './database/database-bootstrap';
-import { DatabaseUnreachableError } from './database/database-unreachable.error';
+import { DatabaseUnreachableError } from 'nest-prisma-tenancy';
 import { MigrationFailedError } from './database/migration-failed.error';
 import { AppModule } from './app.module';
-import { TenancyError } from './prisma';
-import { InvalidPrismaModuleOptionsError } from './prisma/prisma-options';
-import { MissingJwtKeyError } from './tenancy/token-verifier';
+import { TenancyError } from 'nest-prisma-tenancy';
+import { InvalidPrismaModuleOptionsError } from 'nest-prisma-tenancy';
+import { MissingJwtKeyError } from 'nest-prisma-tenancy';
 
 /** Start-up failures whose message already says what to do: printed without a stack. */
 const EXPLAINED = [

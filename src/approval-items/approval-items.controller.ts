@@ -10,7 +10,7 @@ import {
   Post,
   Query,
 } from '@nestjs/common';
-import { TenantScoped } from '../prisma';
+import { TenantScoped } from 'nest-prisma-tenancy';
 import { ApprovalItemsService } from './approval-items.service';
 import { CreateApprovalItemDto } from './dto/create-approval-item.dto';
 import { ListApprovalItemsQuery } from './dto/list-approval-items.query';

@@ -5,7 +5,7 @@ import {
   tenantContext,
   type ApprovalItem,
   type TenantPrismaClient,
-} from '../prisma';
+} from 'nest-prisma-tenancy';
 import type { CreateApprovalItemDto } from './dto/create-approval-item.dto';
 import type { UpdateApprovalItemDto } from './dto/update-approval-item.dto';
 

@@ -6,7 +6,7 @@ import {
   DatabaseUnreachableError,
   describeTarget,
   isConnectionFailure,
-} from './database-unreachable.error';
+} from 'nest-prisma-tenancy';
 import { startEmbeddedPostgres, type EmbeddedPostgresOptions } from './embedded-postgres';
 import { MigrationFailedError } from './migration-failed.error';
 import { PROJECT_ROOT } from './project-root';

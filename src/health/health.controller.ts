@@ -1,5 +1,5 @@
 import { Controller, Get, ServiceUnavailableException } from '@nestjs/common';
-import { PrismaService } from '../prisma';
+import { PrismaService } from 'nest-prisma-tenancy';
 
 /** How long /health waits for the database before reporting it down, in ms. */
 export const HEALTH_TIMEOUT_MS = 2000;

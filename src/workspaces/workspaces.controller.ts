@@ -1,5 +1,5 @@
 import { Body, Controller, Get, HttpCode, Post } from '@nestjs/common';
-import { Authenticated, TenantScoped } from '../prisma';
+import { Authenticated, TenantScoped } from 'nest-prisma-tenancy';
 import { CreateWorkspaceDto } from './dto/create-workspace.dto';
 import { WorkspacesService } from './workspaces.service';
 

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import { InjectTenantPrisma, runInTenant, tenantContext, type TenantPrismaClient } from '../prisma';
+import { InjectTenantPrisma, runInTenant, tenantContext, type TenantPrismaClient } from 'nest-prisma-tenancy';
 
 export interface WorkspaceView {
   id: string;

@@ -19,7 +19,7 @@ import {
   TENANT_PRISMA_CLIENT,
   tenantContext,
   type TenantPrismaClient,
-} from '../../src/prisma';
+} from 'nest-prisma-tenancy';
 import {
   adminPrisma,
   createTenant,

@@ -8,8 +8,9 @@ import {
   createTenantPrismaClient,
   runInTenant,
   TenantBusyError,
+  TenantSettingSigner,
   type TenantAdapterOptions,
-} from '../../src/prisma';
+} from 'nest-prisma-tenancy';
 import { signedSetting, testSigner } from '../support/tenant-setting';
 
 /**
@@ -447,8 +448,6 @@ function tamper(value: string): string {
 
 /** A setting for `tenantId` signed with a secret the database does not know. */
 function otherSecret(tenantId: string): string {
-  const { TenantSettingSigner } =
-    jest.requireActual<typeof import('../../src/prisma')>('../../src/prisma');
   return new TenantSettingSigner('another-secret-another-secret-another-secret').sign(
     tenantId,
     undefined,

@@ -1,6 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import pg from 'pg';
-import { TenantSettingSigner } from '../../src/prisma';
+import { TenantSettingSigner } from 'nest-prisma-tenancy';
 import { signedSetting, testSigner } from '../support/tenant-setting';
 import { tenantTables } from './tenant-tables';
 

@@ -5,12 +5,12 @@ import {
   recreateDatabase,
   withDatabase,
 } from '../../src/database/database-bootstrap';
-import { RowLevelSecurityNotEnforcedError } from '../../src/prisma/errors/row-level-security-not-enforced.error';
-import { PrismaService } from '../../src/prisma/prisma.service';
+import { RowLevelSecurityNotEnforcedError } from 'nest-prisma-tenancy';
+import { PrismaService } from 'nest-prisma-tenancy';
 import {
   RowLevelSecurityVerifier,
   type RowLevelSecurityReport,
-} from '../../src/prisma/row-level-security.verifier';
+} from 'nest-prisma-tenancy';
 import { TEST_DATABASE } from '../setup/test-database';
 import { installSettingKey } from '../support/tenant-setting';
 

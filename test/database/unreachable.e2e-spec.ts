@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { assertReachable } from '../../src/database/database-bootstrap';
-import { DatabaseUnreachableError } from '../../src/database/database-unreachable.error';
+import { DatabaseUnreachableError } from 'nest-prisma-tenancy';
 import { PROJECT_ROOT } from '../../src/database/project-root';
 
 /** Nothing listens on port 1: the connection is refused at once. */

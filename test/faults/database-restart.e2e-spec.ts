@@ -20,7 +20,7 @@ import {
   runInTenant,
   TENANT_PRISMA_CLIENT,
   type TenantPrismaClient,
-} from '../../src/prisma';
+} from 'nest-prisma-tenancy';
 import { createTestApp, signToken, type TestTenant } from '../support/test-app';
 
 /**

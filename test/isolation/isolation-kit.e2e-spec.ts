@@ -2,7 +2,7 @@ import type { INestApplication } from '@nestjs/common';
 import { PrismaPg } from '@prisma/adapter-pg';
 import { PrismaClient } from '@prisma/client';
 import { randomBytes } from 'node:crypto';
-import { tenantOwnedModels } from '../../src/testing/tenant-schema.catalog';
+import { tenantOwnedModels } from '../../packages/nest-prisma-tenancy/src/testing/tenant-schema.catalog';
 import {
   describeTenantIsolation,
   ISOLATION_CHECKS,
@@ -11,7 +11,7 @@ import {
   TenantIsolationKit,
   type CheckResult,
   type IsolationLayer,
-} from '../../src/testing';
+} from 'nest-prisma-tenancy/testing';
 import { credentialsOf, startPgBouncer, type PgBouncerHandle } from '../support/pgbouncer';
 import { TEST_DATABASE } from '../setup/test-database';
 import { createTestApp } from '../support/test-app';

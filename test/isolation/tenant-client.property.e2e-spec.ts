@@ -1,4 +1,4 @@
-import { UnscopableQueryError } from '../../src/prisma/errors/unscopable-query.error';
+import { UnscopableQueryError } from 'nest-prisma-tenancy';
 import { randomUUID } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
 import { PrismaPg } from '@prisma/adapter-pg';
@@ -6,12 +6,12 @@ import { Prisma, PrismaClient, type ApprovalStatus } from '@prisma/client';
 import { DriverAdapterError } from '@prisma/driver-adapter-utils';
 import fc from 'fast-check';
 import pg from 'pg';
-import { CrossTenantWriteError } from '../../src/prisma/errors/cross-tenant-write.error';
+import { CrossTenantWriteError } from 'nest-prisma-tenancy';
 import {
   createTenantAdapter,
   createTenantPrismaClient,
   runInTenant,
-} from '../../src/prisma/tenant-extension';
+} from 'nest-prisma-tenancy';
 
 /**
  * Model-based property tests of the tenant client over ApprovalItem, Project and ApprovalComment.

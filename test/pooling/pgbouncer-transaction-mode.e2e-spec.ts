@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { PrismaPg } from '@prisma/adapter-pg';
 import { PrismaClient } from '@prisma/client';
 import pg from 'pg';
-import { createTenantAdapter, createTenantPrismaClient, runInTenant } from '../../src/prisma';
+import { createTenantAdapter, createTenantPrismaClient, runInTenant } from 'nest-prisma-tenancy';
 import { TEST_DATABASE } from '../setup/test-database';
 import { startPgBouncer, type PgBouncerHandle, credentialsOf } from '../support/pgbouncer';
 import { signedSetting } from '../support/tenant-setting';

@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { TenantSettingSigner } from '../../src/prisma';
+import { TenantSettingSigner } from 'nest-prisma-tenancy';
 
 /** The signer of this test run (TENANT_SETTING_SECRET, set by the global setup). */
 export function testSigner(): TenantSettingSigner {

@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import request from 'supertest';
 import { AppModule } from '../../src/app.module';
-import type { PrismaModuleOptions } from '../../src/prisma';
+import type { PrismaModuleOptions } from 'nest-prisma-tenancy';
 
 /** The HS256 secret the e2e apps verify tokens with. */
 export const TEST_JWT_SECRET = 'e2e-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz';

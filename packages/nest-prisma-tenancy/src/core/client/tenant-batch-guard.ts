@@ -1,0 +1,79 @@
+import { UnsupportedPrismaVersionError } from '../errors/unsupported-prisma-version.error';
+import { runWithTenantOrNone } from '../context/tenant-context';
+
+const TENANT = Symbol('batch-tenant');
+const USER = Symbol('batch-user');
+const GUARDED = Symbol('tenant-batch-guard');
+
+type Request = Record<PropertyKey, unknown>;
+
+interface DataLoaderOptions {
+  batchBy(request: Request): string | undefined;
+  batchLoader(requests: Request[]): Promise<unknown>;
+  singleLoader(request: Request): Promise<unknown>;
+  [GUARDED]?: true;
+}
+
+/**
+ * Keeps Prisma's request batching from mixing tenants.
+ *
+ * Prisma Client collects `findUnique` calls made outside a transaction, and every request of a
+ * batch `$transaction([...])`, into batches that it dispatches from one `process.nextTick` scheduled
+ * by the FIRST caller of the tick. Their SQL then runs in that caller's async context, and two
+ * tenants' lookups of the same shape are even merged into one statement (the batch key holds only
+ * argument names, never values). Under Row-Level Security keyed on the context, the second tenant
+ * would get `null` for its own row.
+ *
+ * This guard (a) adds the caller's tenant and user to the batch key, so a batch only ever holds
+ * the requests of one tenant and one user (batching within them is kept; identity rows are scoped
+ * by the user, in the tenant client and in PostgreSQL), and (b) dispatches each batch in the
+ * context of the tenant and user it was collected for.
+ *
+ * It wraps an internal of Prisma Client 6.19 (`_requestHandler.dataloader.options`); when that is
+ * missing it throws instead of running unguarded.
+ *
+ * @param currentTenant The caller's tenant id, if any.
+ * @param currentUser The caller's user id, if any. Default: none (batches keyed by tenant only).
+ * @throws UnsupportedPrismaVersionError when the internals are not there.
+ */
+export function guardBatchesByTenant(
+  client: object,
+  currentTenant: () => string | undefined,
+  currentUser: () => string | undefined = () => undefined,
+): void {
+  const options = (client as { _requestHandler?: { dataloader?: { options?: DataLoaderOptions } } })
+    ._requestHandler?.dataloader?.options;
+  if (
+    typeof options?.batchBy !== 'function' ||
+    typeof options.batchLoader !== 'function' ||
+    typeof options.singleLoader !== 'function'
+  ) {
+    throw new UnsupportedPrismaVersionError('its request batching internals were not found');
+  }
+  if (options[GUARDED]) return;
+
+  const batchBy = options.batchBy.bind(options);
+  const batchLoader = options.batchLoader.bind(options);
+  const singleLoader = options.singleLoader.bind(options);
+
+  options.batchBy = (request) => {
+    const key = batchBy(request);
+    if (key === undefined) return undefined;
+    const tenantId = currentTenant();
+    const userId = currentUser();
+    request[TENANT] = tenantId;
+    request[USER] = userId;
+    return `${tenantId ?? '-'}|${userId ?? '-'}|${key}`;
+  };
+  const dispatch = <T>(request: Request | undefined, fn: () => T): T =>
+    runWithTenantOrNone(
+      request?.[TENANT] as string | undefined,
+      fn,
+      request?.[USER] as string | undefined,
+    );
+  // A batchable request that ends up alone in its batch is dispatched through singleLoader too.
+  options.singleLoader = (request) =>
+    TENANT in request ? dispatch(request, () => singleLoader(request)) : singleLoader(request);
+  options.batchLoader = (requests) => dispatch(requests[0], () => batchLoader(requests));
+  options[GUARDED] = true;
+}

@@ -1,0 +1,207 @@
+/**
+ * The tenant-scoped Prisma client: layer 1 (this extension rewrites every query's arguments to the
+ * current workspace) on top of layer 2 (the driver runs every query with the workspace's
+ * transaction-local setting, which PostgreSQL's Row-Level Security policies check).
+ *
+ * @example Outside Nest (a script or worker):
+ * const prisma = createTenantPrismaClient(
+ *   new PrismaClient({ adapter: createTenantAdapter(process.env.DATABASE_URL!) }),
+ * );
+ * await runInTenant(workspaceId, async () => {
+ *   await prisma.approvalItem.create({ data: { title: 'Deploy v2' } }); // workspaceId filled in
+ *   return prisma.approvalItem.findMany(); // this workspace's items only
+ * });
+ */
+import { Prisma, type PrismaClient } from '@prisma/client';
+import type pg from 'pg';
+import { resolvePoolOptions, type TenantPoolOptions } from '../driver/pool-options';
+import { guardBatchesByTenant } from './tenant-batch-guard';
+import { tenantContext } from '../context/tenant-context';
+import { buildTenantModelMap, type IdentityOptions, type TenantModelMap } from './tenant-models';
+import { sameId, TenantScoper, type ScopeContext } from './tenant-scoper';
+import { TenantAdapterFactory } from '../driver/tenant-adapter';
+import { TenantAwarePool } from '../driver/tenant-aware-pool';
+import { TenantSettingSigner } from '../driver/tenant-setting.signer';
+import { InvalidSettingSecretError } from '../errors/invalid-setting-secret.error';
+
+export { isUuid, runInTenant, tenantContext, type TenantStore } from '../context/tenant-context';
+
+/**
+ * The tenant-scoped client. It has exactly PrismaClient's API: the extension changes arguments,
+ * never types, so it is typed as PrismaClient (an inferred `$extends` type is large enough to break
+ * declaration output, prisma/prisma#16536).
+ */
+export type TenantPrismaClient = PrismaClient;
+
+/** Which models are tenant-scoped. Defaults as in PrismaModuleOptions. */
+export interface TenantClientOptions {
+  /** Default `'workspaceId'`. */
+  tenantField?: string;
+  /** Default: every model with `tenantField`. */
+  tenantModels?: readonly string[];
+  /** Default: `'Workspace'` when the schema has it. */
+  tenantRootModel?: string | null;
+  /**
+   * Identity scoping of the global models (`User`, `Account`, `Session`, `VerificationToken`):
+   * see IdentityOptions for each default. `false` leaves them unscoped. Default: on.
+   */
+  identity?: false | IdentityOptions;
+}
+
+export type { TenantPoolOptions };
+
+/** Options of `createTenantAdapter`: the pool settings plus the tenant setting's secret. */
+export interface TenantAdapterOptions extends TenantPoolOptions {
+  /** Signs the tenant setting. Default: `process.env.TENANT_SETTING_SECRET`; required. */
+  settingSecret?: string;
+}
+
+/** Prisma-specific URL parameters that mean nothing to node-postgres. */
+const PRISMA_ONLY_PARAMS = [
+  'pgbouncer',
+  'connection_limit',
+  'pool_timeout',
+  'schema',
+  'statement_cache_size',
+];
+
+/** Margin of the client-side query timeout over the server's statement_timeout. */
+const CLIENT_TIMEOUT_MARGIN_MS = 2000;
+
+/** The schema of a connection URL: Prisma's `?schema=` parameter, default `public`. */
+export function schemaOf(url: string): string {
+  return new URL(url).searchParams.get('schema') || 'public';
+}
+
+/** node-postgres settings for a connection URL (Prisma-only URL parameters removed). */
+export function poolConfigFor(url: string, options: TenantPoolOptions = {}): pg.PoolConfig {
+  const parsed = new URL(url);
+  for (const param of PRISMA_ONLY_PARAMS) parsed.searchParams.delete(param);
+  const pool = resolvePoolOptions(options);
+  return {
+    connectionString: parsed.toString(),
+    max: pool.max,
+    connectionTimeoutMillis: pool.connectionTimeoutMillis,
+    idleTimeoutMillis: pool.idleTimeoutMillis,
+    // A backstop only: the server's statement_timeout (pinned by the tenant pool) fires first and
+    // leaves the connection usable; this one discards a connection that stopped answering.
+    query_timeout: pool.queryTimeoutMillis
+      ? pool.queryTimeoutMillis + CLIENT_TIMEOUT_MARGIN_MS
+      : undefined,
+  };
+}
+
+/**
+ * The driver adapter of the tenant client: `@prisma/adapter-pg` over a pool that applies the
+ * current tenant's signed, transaction-local setting to every query, at no extra round trip.
+ *
+ * @throws InvalidSettingSecretError when no secret (or a short one) is configured.
+ */
+export function createTenantAdapter(
+  url: string,
+  options: TenantAdapterOptions = {},
+): TenantAdapterFactory {
+  const { settingSecret, ...poolOptions } = options;
+  const secret = settingSecret ?? process.env.TENANT_SETTING_SECRET;
+  if (!secret) throw new InvalidSettingSecretError('none is configured');
+  const pool = resolvePoolOptions(poolOptions);
+  return new TenantAdapterFactory(
+    new TenantAwarePool(poolConfigFor(url, pool), {
+      claims: () => ({ tenantId: tenantContext.getTenantId(), userId: tenantContext.getUserId() }),
+      signer: new TenantSettingSigner(secret),
+      schema: schemaOf(url),
+      statementTimeoutMillis: pool.queryTimeoutMillis,
+      idleInTransactionTimeoutMillis: pool.idleInTransactionTimeoutMillis,
+      maxConnectionsPerTenant: pool.maxConnectionsPerTenant,
+      tenantWaitMillis: pool.connectionTimeoutMillis,
+    }),
+  );
+}
+
+/** The error `findUniqueOrThrow` gives for a missing row, for a row of another tenant too. */
+function notFound(model: string): Prisma.PrismaClientKnownRequestError {
+  return new Prisma.PrismaClientKnownRequestError('No record was found for a query.', {
+    code: 'P2025',
+    clientVersion: Prisma.prismaVersion.client,
+    meta: { modelName: model, cause: 'No record was found for a query.' },
+  });
+}
+
+const RAW_OPERATIONS = [
+  '$queryRaw',
+  '$executeRaw',
+  '$queryRawUnsafe',
+  '$executeRawUnsafe',
+] as const;
+
+/** The tenant and user the scoper works for: the current request's or job's. */
+const CURRENT: ScopeContext = {
+  tenantId: () => tenantContext.getTenantId(),
+  userId: () => tenantContext.getUserId(),
+};
+
+/**
+ * The Prisma Client extension of layer 1. Every operation on a tenant-scoped model gets its
+ * arguments scoped when the query runs (when awaited, not when built); with no tenant in context
+ * it throws `MissingTenantContextError` and sends nothing. Identity models are scoped to the
+ * current user and the current tenant's members (see TenantScoper). Raw SQL needs a tenant too,
+ * and runs under Row-Level Security with it.
+ */
+export function tenantExtension(map: TenantModelMap) {
+  const scoper = new TenantScoper(map);
+  const raw = Object.fromEntries(
+    RAW_OPERATIONS.map((operation) => [
+      operation,
+      ({ args, query }: { args: unknown; query: (args: unknown) => Promise<unknown> }) => {
+        tenantContext.requireTenantId(operation);
+        return query(args);
+      },
+    ]),
+  );
+  return Prisma.defineExtension({
+    name: 'tenant-scope',
+    query: {
+      $allModels: {
+        async $allOperations({ model, operation, args, query }) {
+          const input = args as Record<string, unknown> | undefined;
+          const read = scoper.verifiedUniqueRead(model, operation, input, CURRENT);
+          if (!read) return query(scoper.scope(model, operation, input, CURRENT));
+
+          const row = (await query(read.args)) as Record<string, unknown> | null;
+          if (row === null) return row;
+          if (!sameId(row[read.tenantField], read.tenantId)) {
+            if (operation === 'findUniqueOrThrow') throw notFound(model);
+            return null;
+          }
+          if (read.stripTenantField) delete row[read.tenantField];
+          return row;
+        },
+      },
+      ...raw,
+    },
+  });
+}
+
+/**
+ * Extends `base` (a PrismaClient built with `createTenantAdapter`) into the tenant-scoped client,
+ * and keeps `base`'s request batching from mixing tenants or users (see guardBatchesByTenant).
+ *
+ * @throws InvalidPrismaModuleOptionsError when an option names what the schema does not have.
+ */
+export function createTenantPrismaClient(
+  base: PrismaClient,
+  options: TenantClientOptions = {},
+): TenantPrismaClient {
+  const map = buildTenantModelMap({
+    tenantField: options.tenantField,
+    tenantOwned: options.tenantModels,
+    rootModel: options.tenantRootModel,
+    identity: options.identity,
+  });
+  guardBatchesByTenant(
+    base,
+    () => tenantContext.getTenantId(),
+    () => tenantContext.getUserId(),
+  );
+  return base.$extends(tenantExtension(map)) as unknown as TenantPrismaClient;
+}

@@ -1,0 +1,311 @@
+import pg from 'pg';
+import { ConnectionStateError } from '../errors/connection-state.error';
+import { TENANT_SETTING } from './tenant-setting.constants';
+import { isUuid } from '../context/tenant-context';
+import { TenantBoundQuery } from './tenant-bound-query';
+import { TenantLimiter, type ReleasePermit } from './tenant-limiter';
+import type { TenantSettingSigner } from './tenant-setting.signer';
+
+/** Who the current work runs for, as the pool reads it when the driver calls it. */
+export interface TenantClaims {
+  tenantId?: string;
+  userId?: string;
+}
+
+/** What the tenant-aware pool needs besides node-postgres' own settings. */
+export interface TenantAwarePoolSettings {
+  /** The current tenant and user (from the request or job context). */
+  claims: () => TenantClaims;
+  /** Signs the tenant setting that Row-Level Security verifies. */
+  signer: TenantSettingSigner;
+  /** The schema that unqualified SQL resolves to (Prisma's `?schema=`, default `public`). */
+  schema: string;
+  /** Server-side `statement_timeout` of every statement, ms (0: none). */
+  statementTimeoutMillis: number;
+  /** Server-side `idle_in_transaction_session_timeout` of every transaction, ms (0: none). */
+  idleInTransactionTimeoutMillis: number;
+  /** Database operations one tenant may run at once. */
+  maxConnectionsPerTenant: number;
+  /** Longest wait for a tenant's turn before TenantBusyError, ms. */
+  tenantWaitMillis: number;
+}
+
+/** The statement pipelined before every query outside a transaction (see TenantBoundQuery). */
+const PINS_SQL =
+  `SELECT pg_catalog.set_config('${TENANT_SETTING}', $1, true), ` +
+  `pg_catalog.set_config('row_security', 'on', true), ` +
+  `pg_catalog.set_config('search_path', $2, true), ` +
+  `pg_catalog.set_config('statement_timeout', $3, true)`;
+/** The statement pipelined before a transaction's first statement. */
+const CLAIM_SQL = `SELECT pg_catalog.set_config('${TENANT_SETTING}', $1, true)`;
+
+const STATE = Symbol('tenant-connection-state');
+
+/** Layer 2's state of a checked-out connection. */
+interface ConnectionState {
+  /** The signed setting for this checkout's transaction. */
+  setting: string;
+  /** True between our BEGIN and the transaction's first statement, which carries the setting. */
+  pending: boolean;
+}
+
+type TenantClient = pg.PoolClient & { [STATE]?: ConnectionState };
+
+function queryText(config: unknown): string | undefined {
+  if (typeof config === 'string') return config;
+  const text = (config as { text?: unknown } | null)?.text;
+  return typeof text === 'string' ? text : undefined;
+}
+
+const BEGIN = /^\s*BEGIN\s*;?\s*$/i;
+const SET_TRANSACTION = /^\s*SET\s+TRANSACTION\b/i;
+
+/**
+ * A node-postgres client for the tenant pool.
+ * - Every statement it sends uses the extended protocol, so raw SQL is exactly one statement
+ *   (the simple protocol would run `a; b` as two).
+ * - A transaction it starts for a checkout pins the session settings that Row-Level Security
+ *   depends on (`row_security`, `search_path`, timeouts) in its `BEGIN` round trip, and sends the
+ *   signed tenant setting, as a bind parameter, pipelined with the transaction's first statement.
+ *   (A `SELECT set_config(...)` right after `BEGIN` would take a snapshot and break Prisma's
+ *   `SET TRANSACTION ISOLATION LEVEL`, so the claim waits for the first real statement.)
+ */
+class TenantAwareClient extends pg.Client {
+  /** Set by the pool: the `BEGIN` text with this pool's pinned settings. */
+  beginText = 'BEGIN';
+
+  // node-postgres' `query` has many overloads; this override forwards each one.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  override query(...params: any[]): any {
+    const args: unknown[] = params;
+    const forward = (...a: unknown[]): unknown =>
+      (super.query as (...b: unknown[]) => unknown)(...a);
+    const first: unknown = args[0];
+    if (typeof (first as { submit?: unknown } | null)?.submit === 'function')
+      return forward(...args);
+    const text = queryText(first);
+    if (text === undefined) return forward(...args);
+    const state = (this as unknown as TenantClient)[STATE];
+    if (state && BEGIN.test(text)) {
+      state.pending = true;
+      // Our own text, several statements: the simple protocol is meant here.
+      return forward(this.beginText, ...args.slice(1));
+    }
+    const config: pg.QueryConfig & { queryMode?: string } = {
+      ...(typeof first === 'string' ? { text: first } : (first as pg.QueryConfig)),
+      queryMode: 'extended',
+    };
+    const values = Array.isArray(args[1]) ? (args[1] as unknown[]) : config.values;
+    if (state?.pending && !SET_TRANSACTION.test(text)) {
+      state.pending = false;
+      const callback = args.find(
+        (a): a is (e: Error | null, r?: pg.QueryResult) => void => typeof a === 'function',
+      );
+      const result = new Promise<pg.QueryResult>((resolve, reject) => {
+        void forward(
+          new TenantBoundQuery(config, values, CLAIM_SQL, [state.setting], (error, res) =>
+            error ? reject(error) : resolve(res as pg.QueryResult),
+          ),
+        );
+      });
+      if (callback) {
+        result.then(
+          (r) => callback(null, r),
+          (e: Error) => callback(e),
+        );
+        return undefined;
+      }
+      return result;
+    }
+    const rest = args.slice(1).filter((a) => !Array.isArray(a));
+    return forward({ ...config, values }, ...rest);
+  }
+}
+
+/**
+ * True for errors after which a connection must not go back to the pool: anything that is not an
+ * error reported by PostgreSQL for the statement, and PostgreSQL errors that end the session
+ * (FATAL/PANIC, admin shutdown 57P*, connection exceptions 08*).
+ */
+export function breaksConnection(error: unknown): boolean {
+  if (!(error instanceof pg.DatabaseError)) return true;
+  return (
+    error.severity === 'FATAL' || error.severity === 'PANIC' || /^(57P|08)/.test(error.code ?? '')
+  );
+}
+
+/** Why a connection coming back to the pool must be discarded, or undefined when it is clean. */
+function leftoverState(client: pg.PoolClient): string | undefined {
+  const internals = client as unknown as {
+    getTransactionStatus?: () => string | null;
+    _activeQuery?: unknown;
+    _queryQueue?: unknown[];
+  };
+  if (internals._activeQuery || (internals._queryQueue?.length ?? 0) > 0) return 'still busy';
+  const status = internals.getTransactionStatus?.();
+  if (status === 'T') return 'inside an open transaction';
+  if (status === 'E') return 'inside a failed transaction';
+  return undefined;
+}
+
+/**
+ * The connection pool under the tenant client (layer 2 of the isolation).
+ *
+ * Every query, with or without a tenant in context (read when the driver calls the pool, before
+ * any wait for a free connection), runs with the signed tenant setting of that context and with
+ * the settings Row-Level Security depends on pinned for its transaction, at no extra round trip:
+ * - a single statement is pipelined with `SELECT set_config(...)` (see TenantBoundQuery);
+ * - a transaction (interactive or batch) pins them in its `BEGIN` round trip and sends the setting
+ *   with its first statement.
+ * Without a tenant the setting is cleared, so no value left on a pooled connection (by a
+ * transaction pooler's previous client, or by `set_config(..., false)`) is ever read.
+ *
+ * A connection that comes back inside a transaction or still busy is discarded, never reused.
+ * Each tenant may run at most `maxConnectionsPerTenant` operations at once (TenantBusyError after
+ * `tenantWaitMillis`), so one busy workspace cannot starve the others.
+ */
+export class TenantAwarePool extends pg.Pool {
+  readonly limiter: TenantLimiter;
+  private readonly pinnedValues: readonly string[];
+
+  constructor(
+    config: pg.PoolConfig,
+    readonly settings: TenantAwarePoolSettings,
+  ) {
+    const searchPath = `${pg.escapeIdentifier(settings.schema)}, pg_temp`;
+    const pins = [
+      `SET LOCAL row_security = on`,
+      `SET LOCAL search_path = ${searchPath}`,
+      `SET LOCAL statement_timeout = ${Math.max(0, Math.floor(settings.statementTimeoutMillis))}`,
+      `SET LOCAL idle_in_transaction_session_timeout = ${Math.max(0, Math.floor(settings.idleInTransactionTimeoutMillis))}`,
+      // An empty (cleared) claim until the first statement brings the signed one.
+      `SET LOCAL ${TENANT_SETTING} = ''`,
+    ];
+    const beginText = ['BEGIN', ...pins].join('; ');
+    class Client extends TenantAwareClient {
+      override beginText = beginText;
+    }
+    super({ ...config, Client });
+    this.limiter = new TenantLimiter(settings.maxConnectionsPerTenant, settings.tenantWaitMillis);
+    this.pinnedValues = [
+      searchPath,
+      String(Math.max(0, Math.floor(settings.statementTimeoutMillis))),
+    ];
+  }
+
+  /** The signed setting for the current context (a cleared one without tenant and user). */
+  private currentSetting(): { tenantId: string | undefined; setting: string } {
+    const { tenantId, userId } = this.settings.claims();
+    const tenant = tenantId !== undefined && isUuid(tenantId) ? tenantId : undefined;
+    const user = userId !== undefined && isUuid(userId) ? userId : undefined;
+    return {
+      tenantId: tenant,
+      setting:
+        tenant === undefined && user === undefined ? '' : this.settings.signer.sign(tenant, user),
+    };
+  }
+
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  override query(...args: any[]): any {
+    const submittable = typeof (args[0] as { submit?: unknown } | null)?.submit === 'function';
+    if (submittable || typeof args[args.length - 1] === 'function') {
+      // Callback and Submittable styles are pg-pool's own paths; they still get a clean,
+      // extended-protocol client through connect() below, without the pipelined claim.
+      // eslint-disable-next-line @typescript-eslint/no-unsafe-argument, @typescript-eslint/no-explicit-any
+      return (super.query as (...a: any[]) => unknown)(...args);
+    }
+    const config: pg.QueryConfig =
+      typeof args[0] === 'string' ? { text: args[0] } : (args[0] as pg.QueryConfig);
+    const { tenantId, setting } = this.currentSetting();
+    return this.runPipelined(tenantId, setting, config, args[1] as unknown[] | undefined);
+  }
+
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  override connect(...args: any[]): any {
+    if (args.length > 0) {
+      // Callback style (pg-pool's own pool.query): a clean connection without a claim.
+      const callback = args[0] as (
+        err: Error | undefined,
+        client?: TenantClient,
+        done?: unknown,
+      ) => void;
+      return super.connect((err, client, done) => {
+        if (client) delete (client as TenantClient)[STATE];
+        callback(err, client as TenantClient, done);
+      });
+    }
+    const { tenantId, setting } = this.currentSetting();
+    return this.checkout(tenantId).then(({ client, done }) => {
+      client[STATE] = { setting, pending: false };
+      const release = client.release.bind(client);
+      client.release = (error?: Error | boolean) => {
+        delete client[STATE];
+        done();
+        const leftover = error ? undefined : leftoverState(client);
+        return release(leftover ? new ConnectionStateError(leftover) : error);
+      };
+      return client;
+    });
+  }
+
+  /** A connection and this tenant's permit (released by `done`). */
+  private async checkout(
+    tenantId: string | undefined,
+  ): Promise<{ client: TenantClient; done: ReleasePermit }> {
+    const done = await this.limiter.acquire(tenantId);
+    try {
+      const client = (await super.connect()) as TenantClient;
+      return { client, done };
+    } catch (error) {
+      done();
+      throw error;
+    }
+  }
+
+  private async runPipelined(
+    tenantId: string | undefined,
+    setting: string,
+    config: pg.QueryConfig,
+    values: unknown[] | undefined,
+  ): Promise<pg.QueryResult> {
+    const { client, done } = await this.checkout(tenantId);
+    let failure: unknown;
+    // A checked-out client reports a dying connection as an 'error' event; without a listener
+    // Node would crash the process. The query itself fails with the same error.
+    const onError = (error: Error) => {
+      failure ??= error;
+    };
+    client.on('error', onError);
+    try {
+      const result = await new Promise<pg.QueryResult>((resolve, reject) => {
+        void client.query(
+          new TenantBoundQuery(
+            config,
+            values ?? config.values,
+            PINS_SQL,
+            [setting, ...this.pinnedValues],
+            (error, res) => (error ? reject(error) : resolve(res as pg.QueryResult)),
+          ),
+        );
+      });
+      const leftover = leftoverState(client);
+      if (leftover) throw new ConnectionStateError(leftover);
+      return result;
+    } catch (error) {
+      failure ??= error;
+      throw error;
+    } finally {
+      client.removeListener('error', onError);
+      done();
+      const leftover = failure === undefined ? leftoverState(client) : undefined;
+      client.release(
+        failure !== undefined &&
+          (breaksConnection(failure) || failure instanceof ConnectionStateError)
+          ? (failure as Error)
+          : leftover
+            ? new ConnectionStateError(leftover)
+            : undefined,
+      );
+    }
+  }
+}

@@ -1,0 +1,69 @@
+// The public API of the tenancy library. Inside the library, files import each other directly.
+export { PrismaModule } from './nest/prisma.module';
+export { PrismaService } from './nest/prisma.service';
+export { SystemPrisma } from './nest/system-prisma';
+export { PrismaExceptionFilter } from './nest/prisma-exception.filter';
+export { InjectSystemPrisma, InjectTenantPrisma } from './nest/prisma.decorators';
+export {
+  SYSTEM_PRISMA_CLIENT,
+  TENANCY_REQUIREMENT_KEY,
+  TENANT_PRISMA_CLIENT,
+  TENANT_SETTING,
+} from './nest/prisma.constants';
+export type {
+  PrismaModuleOptions,
+  PrismaOptionsFactory,
+  TenancyJwtOptions,
+} from './nest/interfaces/prisma-module-options.interface';
+export {
+  createTenantAdapter,
+  createTenantPrismaClient,
+  isUuid,
+  runInTenant,
+  tenantContext,
+  tenantExtension,
+  type TenantAdapterOptions,
+  type TenantClientOptions,
+  type TenantPoolOptions,
+  type TenantPrismaClient,
+  type TenantStore,
+} from './core/client/tenant-extension';
+export {
+  RowLevelSecurityVerifier,
+  tenantTables,
+  type RowLevelSecurityReport,
+} from './core/rls/row-level-security.verifier';
+export type { IdentityOptions } from './core/client/tenant-models';
+export type { RunInTenantOptions } from './core/context/tenant-context';
+export { TenantSettingSigner, deriveSettingKey } from './core/driver/tenant-setting.signer';
+export { TenancyError } from './core/errors/tenancy.error';
+export {
+  connectionFailureReason,
+  DatabaseUnreachableError,
+  describeTarget,
+  isConnectionFailure,
+} from './core/errors/database-unreachable.error';
+export { InvalidSettingSecretError } from './core/errors/invalid-setting-secret.error';
+export { SettingKeyMismatchError } from './core/errors/setting-key-mismatch.error';
+export { TenantBusyError } from './core/errors/tenant-busy.error';
+export { ConnectionStateError } from './core/errors/connection-state.error';
+export { MissingTenantContextError } from './core/errors/missing-tenant-context.error';
+export { MissingUserContextError } from './core/errors/missing-user-context.error';
+export { InvalidUserIdError } from './core/errors/invalid-user-id.error';
+export { InvalidTenantIdError } from './core/errors/invalid-tenant-id.error';
+export { CrossTenantWriteError } from './core/errors/cross-tenant-write.error';
+export { UnscopableQueryError } from './core/errors/unscopable-query.error';
+export { RowLevelSecurityNotEnforcedError } from './core/errors/row-level-security-not-enforced.error';
+export { SystemClientUnavailableError } from './core/errors/system-client-unavailable.error';
+export { UnsupportedPrismaVersionError } from './core/errors/unsupported-prisma-version.error';
+export { InvalidPrismaModuleOptionsError } from './nest/prisma-options';
+export { Authenticated, TenantScoped } from './nest/tenancy/tenant-scoped.decorator';
+export { TenantGuard } from './nest/tenancy/tenant.guard';
+export {
+  MissingJwtKeyError,
+  TokenVerifier,
+  type VerifiedClaims,
+} from './nest/tenancy/token-verifier';
+// The generated client and its types, so that users import everything from one place.
+export { Prisma, PrismaClient } from '@prisma/client';
+export type * from '@prisma/client';

@@ -1,0 +1,113 @@
+import type { TenantPoolOptions } from '../../core/driver/pool-options';
+import type { Prisma } from '@prisma/client';
+import type { TenantPrismaClient } from '../../core/client/tenant-extension';
+import type { IdentityOptions } from '../../core/client/tenant-models';
+
+/** How bearer tokens are verified by `@TenantScoped()` / `@Authenticated()`. */
+export interface TenancyJwtOptions {
+  /** HS256 secret. Default: `process.env.JWT_SECRET`. At least one of `secret`/`publicKey` is needed. */
+  secret?: string;
+  /** PEM public key; when set, RS256 tokens are accepted too. Default: `process.env.JWT_PUBLIC_KEY`. */
+  publicKey?: string;
+  /** Required `iss`, when set. Default: `process.env.JWT_ISSUER` (unset: not checked). */
+  issuer?: string;
+  /** Required `aud`, when set. Default: `process.env.JWT_AUDIENCE` (unset: not checked). */
+  audience?: string;
+  /** Allowed clock skew for `exp`/`nbf`, in seconds. Default: 5. */
+  clockToleranceSeconds?: number;
+}
+
+/** Options of `PrismaModule.forRoot()` / `forRootAsync()`. Every option has a default. */
+export interface PrismaModuleOptions {
+  /**
+   * Runtime connection URL, as the role `app_runtime` (pooled: PgBouncer / Supabase transaction
+   * mode is fine). Default: `process.env.DATABASE_URL`.
+   */
+  url?: string;
+  /**
+   * Connection of the logged cross-tenant system client, as the role `app_admin`.
+   * Default: `process.env.SYSTEM_DATABASE_URL`; unset means the system client refuses to run.
+   */
+  systemUrl?: string;
+  /**
+   * Prisma log levels, sent to Nest's Logger (context `PrismaModule`).
+   * Default: `['query', 'error', 'warn']` when NODE_ENV is `development` (or unset), else `['error', 'warn']`.
+   */
+  log?: Prisma.LogLevel[];
+  /** The tenant column field of tenant-owned models. Default: `'workspaceId'`. */
+  tenantField?: string;
+  /**
+   * Tenant-owned models. Default: derived from the schema, every model that has `tenantField`.
+   * Listing them explicitly makes start-up fail if the schema and the list disagree.
+   */
+  tenantModels?: string[];
+  /** The tenant root model, whose `id` is the tenant id. Default: `'Workspace'` when it exists. */
+  tenantRootModel?: string | null;
+  /**
+   * Identity scoping of the tenant client, for the global models that hold users and their
+   * credentials. Default: on, fitting an Auth.js-shaped schema: `User` reads see the current user
+   * and the current workspace's members, `User` writes reach only the current user's row (no
+   * deletes), `Account`/`Session` rows only the current user's, `VerificationToken` is refused, and
+   * token/secret/password/hash fields are never returned or filtered on (each part's default is on
+   * IdentityOptions: `userModel` `'User'`, `membershipModel` `'WorkspaceMember'`, `userField`
+   * `'userId'`, `userOwnedModels` derived, `systemOnlyModels` `['VerificationToken']`,
+   * `secretFields` derived). `false` leaves the global models unscoped.
+   */
+  identity?: false | IdentityOptions;
+  /** The JWT claim holding the workspace id (must be a UUID). Default: `'workspaceId'`. */
+  tenantClaim?: string;
+  /** Token verification. Default: from JWT_SECRET, JWT_PUBLIC_KEY, JWT_ISSUER, JWT_AUDIENCE. */
+  jwt?: TenancyJwtOptions;
+  /**
+   * Whether the caller must still be a member of the claimed workspace, checked on every
+   * `@TenantScoped()` request (one indexed query; see bench/RESULTS.md for its cost). `true` uses
+   * the `WorkspaceMember` model (`userId` = token `sub`); a function decides itself.
+   * Default: `true`.
+   */
+  verifyMembership?:
+    | boolean
+    | ((context: {
+        tenantId: string;
+        userId: string;
+        prisma: TenantPrismaClient;
+      }) => Promise<boolean>);
+  /**
+   * Remember a successful membership check for this long (ms), per user and workspace. A removed
+   * member then keeps access until the entry expires, so the default re-checks every request.
+   * Default: 0 (no cache).
+   */
+  membershipCacheTtlMs?: number;
+  /** Connection attempts at start-up before giving up. Default: 5. */
+  connectRetries?: number;
+  /** Delay before the first retry, doubled each time (capped at 5 s), in ms. Default: 500. */
+  connectRetryDelayMs?: number;
+  /**
+   * What to do when the start-up check finds that Row-Level Security would not isolate tenants:
+   * it proves, as the runtime role in a rolled-back transaction, that an unknown, missing or forged
+   * tenant setting shows no tenant rows and that a write for another tenant is refused, and checks
+   * the catalog (superuser or BYPASSRLS role, a table without RLS or FORCE, a missing policy, role
+   * settings that weaken RLS, plain foreign keys between tenant tables). Default: `'error'`
+   * (refuse to start).
+   */
+  rlsCheck?: 'error' | 'warn' | 'off';
+  /** Connection pool settings (node-postgres). */
+  pool?: TenantPoolOptions;
+  /**
+   * Secret that signs the tenant setting PostgreSQL's Row-Level Security verifies (at least 32
+   * characters; the same for every app on the database). PostgreSQL stores a key derived from it,
+   * which the application roles cannot read, so SQL running as the runtime role cannot forge a
+   * tenant. Default: `process.env.TENANT_SETTING_SECRET`; required.
+   */
+  settingSecret?: string;
+  /**
+   * How long a signed tenant setting stays valid, seconds, measured by PostgreSQL's clock at the
+   * start of the transaction that uses it (so it also bounds the clock skew tolerated between app
+   * and database). Installed with the key on first start. Default: 300.
+   */
+  settingMaxAgeSeconds?: number;
+}
+
+/** For `forRootAsync({ useClass })` / `useExisting`: a class that creates the options. */
+export interface PrismaOptionsFactory {
+  createPrismaOptions(): PrismaModuleOptions | Promise<PrismaModuleOptions>;
+}

@@ -1,0 +1,76 @@
+import { resolvePoolOptions, type ResolvedPoolOptions } from '../core/driver/pool-options';
+import { InvalidPrismaModuleOptionsError } from '../core/errors/invalid-prisma-module-options.error';
+import type { Prisma } from '@prisma/client';
+export { InvalidPrismaModuleOptionsError, resolvePoolOptions, type ResolvedPoolOptions };
+import type { PrismaModuleOptions } from './interfaces/prisma-module-options.interface';
+
+/** PrismaModuleOptions with every default applied. */
+export type ResolvedPrismaOptions = Required<
+  Omit<
+    PrismaModuleOptions,
+    'url' | 'systemUrl' | 'tenantModels' | 'tenantRootModel' | 'jwt' | 'pool' | 'settingSecret'
+  >
+> & {
+  /** `undefined` when neither `url` nor DATABASE_URL is set (see `requireUrl`). */
+  url: string | undefined;
+  systemUrl: string | undefined;
+  tenantModels: string[] | undefined;
+  tenantRootModel: string | null | undefined;
+  jwt: Required<Pick<NonNullable<PrismaModuleOptions['jwt']>, 'clockToleranceSeconds'>> &
+    Omit<NonNullable<PrismaModuleOptions['jwt']>, 'clockToleranceSeconds'>;
+  pool: ResolvedPoolOptions;
+  /** `undefined` when neither `settingSecret` nor TENANT_SETTING_SECRET is set. */
+  settingSecret: string | undefined;
+};
+
+/**
+ * The runtime connection URL of resolved options.
+ *
+ * @throws InvalidPrismaModuleOptionsError when neither `url` nor DATABASE_URL is set.
+ */
+export function requireUrl(settings: ResolvedPrismaOptions): string {
+  if (settings.url) return settings.url;
+  throw new InvalidPrismaModuleOptionsError(
+    'PrismaModule has no connection URL: pass { url } to PrismaModule.forRoot()/forRootAsync() or set ' +
+      'DATABASE_URL, e.g. DATABASE_URL=postgresql://app_runtime:secret@localhost:6432/app',
+  );
+}
+
+/**
+ * Applies the documented defaults (environment variables included) to PrismaModule options: the
+ * one place where they live, for every provider of the module.
+ */
+export function resolvePrismaOptions(
+  options: PrismaModuleOptions,
+  env = process.env,
+): ResolvedPrismaOptions {
+  const url = options.url ?? env.DATABASE_URL;
+  const development = (env.NODE_ENV ?? 'development') === 'development';
+  const log: Prisma.LogLevel[] =
+    options.log ?? (development ? ['query', 'error', 'warn'] : ['error', 'warn']);
+  return {
+    url,
+    systemUrl: options.systemUrl ?? env.SYSTEM_DATABASE_URL,
+    log,
+    tenantField: options.tenantField ?? 'workspaceId',
+    tenantModels: options.tenantModels,
+    tenantRootModel: options.tenantRootModel,
+    identity: options.identity ?? {},
+    tenantClaim: options.tenantClaim ?? 'workspaceId',
+    jwt: {
+      secret: options.jwt?.secret ?? env.JWT_SECRET,
+      publicKey: options.jwt?.publicKey ?? env.JWT_PUBLIC_KEY?.replace(/\\n/g, '\n'),
+      issuer: options.jwt?.issuer ?? env.JWT_ISSUER,
+      audience: options.jwt?.audience ?? env.JWT_AUDIENCE,
+      clockToleranceSeconds: options.jwt?.clockToleranceSeconds ?? 5,
+    },
+    verifyMembership: options.verifyMembership ?? true,
+    membershipCacheTtlMs: options.membershipCacheTtlMs ?? 0,
+    connectRetries: options.connectRetries ?? 5,
+    connectRetryDelayMs: options.connectRetryDelayMs ?? 500,
+    rlsCheck: options.rlsCheck ?? 'error',
+    pool: resolvePoolOptions(options.pool),
+    settingSecret: options.settingSecret ?? env.TENANT_SETTING_SECRET,
+    settingMaxAgeSeconds: options.settingMaxAgeSeconds ?? 300,
+  };
+}

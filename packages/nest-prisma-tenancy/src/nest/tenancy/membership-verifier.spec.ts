@@ -1,0 +1,84 @@
+import { Test } from '@nestjs/testing';
+import { randomUUID } from 'node:crypto';
+import type { PrismaModuleOptions } from '../interfaces/prisma-module-options.interface';
+import { TENANT_PRISMA_CLIENT } from '../prisma.constants';
+import { PRISMA_MODULE_OPTIONS } from '../prisma.module-definition';
+import { PrismaService } from '../prisma.service';
+import { tenantContext } from '../../core/client/tenant-extension';
+import { MembershipVerifier } from './membership-verifier';
+
+const tenantId = randomUUID();
+const userId = randomUUID();
+
+/** A verifier whose tenant pool answers `rows` rows; returns it and the pool's query mock. */
+async function setup(options: PrismaModuleOptions, rows: number) {
+  const seen: Array<{ sql: string; values: unknown[]; tenant: string | undefined }> = [];
+  const query = jest.fn((sql: string, values: unknown[]) => {
+    seen.push({ sql, values, tenant: tenantContext.getTenantId() });
+    return Promise.resolve({ rowCount: rows });
+  });
+  const moduleRef = await Test.createTestingModule({
+    providers: [
+      MembershipVerifier,
+      { provide: PRISMA_MODULE_OPTIONS, useValue: options },
+      {
+        provide: PrismaService,
+        useValue: { tenantPool: { query, settings: { schema: 'public' } } },
+      },
+      { provide: TENANT_PRISMA_CLIENT, useValue: {} },
+    ],
+  }).compile();
+  return { verifier: moduleRef.get(MembershipVerifier), query, seen };
+}
+
+describe('MembershipVerifier', () => {
+  it('looks the membership up with one SQL statement in the workspace’s own context', async () => {
+    const { verifier, seen } = await setup({}, 1);
+
+    await expect(verifier.isMember(tenantId, userId)).resolves.toBe(true);
+
+    expect(seen).toEqual([
+      {
+        sql: 'SELECT 1 FROM "public"."workspace_members" WHERE "workspace_id" = $1 AND "user_id" = $2 LIMIT 1',
+        values: [tenantId, userId],
+        tenant: tenantId,
+      },
+    ]);
+  });
+
+  it('re-checks on every call by default, so a removed member is refused at once', async () => {
+    const { verifier, query } = await setup({}, 1);
+
+    await verifier.isMember(tenantId, userId);
+    await verifier.isMember(tenantId, userId);
+
+    expect(query).toHaveBeenCalledTimes(2);
+  });
+
+  it('with membershipCacheTtlMs, remembers a member (not a refusal) until the entry expires', async () => {
+    jest.useFakeTimers({ now: 1_000_000 });
+    try {
+      const member = await setup({ membershipCacheTtlMs: 30_000 }, 1);
+      await member.verifier.isMember(tenantId, userId);
+      await member.verifier.isMember(tenantId, userId);
+      expect(member.query).toHaveBeenCalledTimes(1);
+      jest.setSystemTime(1_000_000 + 30_001);
+      await member.verifier.isMember(tenantId, userId);
+      expect(member.query).toHaveBeenCalledTimes(2);
+
+      const stranger = await setup({ membershipCacheTtlMs: 30_000 }, 0);
+      await expect(stranger.verifier.isMember(tenantId, userId)).resolves.toBe(false);
+      await expect(stranger.verifier.isMember(tenantId, userId)).resolves.toBe(false);
+      expect(stranger.query).toHaveBeenCalledTimes(2);
+    } finally {
+      jest.useRealTimers();
+    }
+  });
+
+  it('verifyMembership: false answers yes without a query', async () => {
+    const { verifier, query } = await setup({ verifyMembership: false }, 0);
+
+    await expect(verifier.isMember(tenantId, userId)).resolves.toBe(true);
+    expect(query).not.toHaveBeenCalled();
+  });
+});

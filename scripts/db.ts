@@ -19,6 +19,7 @@ import {
   type PreparedDatabase,
 } from '../src/database/database-bootstrap';
 import { DatabaseUnreachableError } from 'nest-prisma-tenancy';
+import { EmbeddedPostgresError } from '../src/database/embedded-postgres';
 import { MigrationFailedError } from '../src/database/migration-failed.error';
 import { PROJECT_ROOT } from '../src/database/project-root';
 
@@ -113,7 +114,12 @@ const COMMANDS: Record<string, DbCommand> = {
 };
 
 /** Errors whose message already says what to fix: printed alone, without a stack. */
-const EXPLAINED_ERRORS = [InvalidEnvironmentError, DatabaseUnreachableError, MigrationFailedError];
+const EXPLAINED_ERRORS = [
+  InvalidEnvironmentError,
+  DatabaseUnreachableError,
+  MigrationFailedError,
+  EmbeddedPostgresError,
+];
 
 function usage(): string {
   const width = Math.max(...Object.keys(COMMANDS).map((name) => name.length));

@@ -5,6 +5,7 @@ import { loadDotEnv, readEnvironment } from './config/environment';
 import { InvalidEnvironmentError } from './config/invalid-environment.error';
 import { prepareDatabase } from './database/database-bootstrap';
 import { DatabaseUnreachableError } from 'nest-prisma-tenancy';
+import { EmbeddedPostgresError } from './database/embedded-postgres';
 import { MigrationFailedError } from './database/migration-failed.error';
 import { AppModule } from './app.module';
 import { TenancyError } from 'nest-prisma-tenancy';
@@ -19,6 +20,7 @@ const EXPLAINED = [
   TenancyError,
   InvalidPrismaModuleOptionsError,
   MissingJwtKeyError,
+  EmbeddedPostgresError,
 ];
 
 async function bootstrap(): Promise<void> {

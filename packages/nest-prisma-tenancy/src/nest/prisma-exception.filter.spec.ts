@@ -5,6 +5,7 @@ import {
   Logger,
   NotFoundException,
 } from '@nestjs/common';
+import { BaseExceptionFilter } from '@nestjs/core';
 import { Test } from '@nestjs/testing';
 import { Prisma } from '@prisma/client';
 import { DriverAdapterError } from '@prisma/driver-adapter-utils';
@@ -729,5 +730,51 @@ describe('PrismaExceptionFilter under load: busy, timeout and conflict errors', 
       [409, { message: 'deadlock detected', error: 'Conflict', statusCode: 409 }],
       [500, { statusCode: 500, message: 'Internal server error' }],
     ]);
+  });
+});
+
+describe('PrismaExceptionFilter and body-parser client errors', () => {
+  /** What body-parser (http-errors) throws for a body over the size limit. */
+  function tooLarge(): Error {
+    return Object.assign(new Error('request entity too large'), {
+      type: 'entity.too.large',
+      status: 413,
+      statusCode: 413,
+      expose: true,
+    });
+  }
+
+  it('answers 413 as JSON, with no stack logged', () => {
+    const logged: unknown[] = [];
+    const spies = [
+      jest.spyOn(Logger.prototype, 'error').mockImplementation((...a) => void logged.push(a)),
+      jest.spyOn(Logger, 'error').mockImplementation((...a) => void logged.push(a)),
+    ];
+    try {
+      expect(respond(tooLarge())).toEqual({
+        status: 413,
+        body: { message: 'request entity too large', error: 'Payload Too Large', statusCode: 413 },
+        calls: 1,
+        headers: {},
+      });
+      expect(logged).toEqual([]);
+    } finally {
+      for (const spy of spies) spy.mockRestore();
+    }
+  });
+
+  it('leaves an unexposed or server-side error to Nest (a 500)', () => {
+    const delegated = jest
+      .spyOn(BaseExceptionFilter.prototype, 'catch')
+      .mockImplementation(() => undefined);
+    try {
+      const hidden = Object.assign(new Error('internal detail'), { status: 400, expose: false });
+      const server = Object.assign(new Error('upstream'), { status: 502, expose: true });
+      expect(respond(hidden).calls).toBe(0);
+      expect(respond(server).calls).toBe(0);
+      expect(delegated).toHaveBeenCalledTimes(2);
+    } finally {
+      delegated.mockRestore();
+    }
   });
 });

@@ -219,6 +219,26 @@ const PRISMA_ERRORS = [
  * Register it globally through DI (`{ provide: APP_FILTER, useClass: PrismaExceptionFilter }`) so
  * that Nest's default handling, which it delegates to for everything else, is wired.
  */
+/**
+ * The status of an `http-errors` style client error (`status`/`statusCode` 400-499 with `expose`,
+ * as body-parser throws), or undefined for anything else.
+ */
+function clientErrorStatus(exception: unknown): number | undefined {
+  if (exception instanceof HttpException || typeof exception !== 'object' || exception === null) {
+    return undefined;
+  }
+  const { status, statusCode, expose, message } = exception as Record<string, unknown>;
+  const code = typeof statusCode === 'number' ? statusCode : status;
+  return typeof code === 'number' &&
+    code >= 400 &&
+    code < 500 &&
+    expose === true &&
+    typeof message === 'string' &&
+    HttpStatus[code] !== undefined
+    ? code
+    : undefined;
+}
+
 @Catch()
 export class PrismaExceptionFilter extends BaseExceptionFilter {
   private readonly logger = new Logger('PrismaExceptionFilter');
@@ -235,6 +255,18 @@ export class PrismaExceptionFilter extends BaseExceptionFilter {
       (!(exception instanceof HttpException) &&
         (isConnectionFailure(exception) || fromMessage(exception) !== undefined));
     if (!ours) {
+      const clientError = clientErrorStatus(exception);
+      if (clientError !== undefined) {
+        // body-parser's errors (413 too large, 415, 400 malformed JSON) are the client's fault:
+        // answer them like Nest's own 4xx, without the stack trace Nest would log for them.
+        this.logger.debug(`${clientError} for ${(exception as Error).message}`);
+        host
+          .switchToHttp()
+          .getResponse<{ status(code: number): { json(body: unknown): void } }>()
+          .status(clientError)
+          .json(body(clientError, (exception as Error).message));
+        return;
+      }
       super.catch(exception, host);
       return;
     }

@@ -10,10 +10,10 @@ import {
   type RoleIdentifiers,
 } from './rls-sql.templates';
 import {
-  DEFAULT_TENANCY_NAMES,
   columnOf,
   describeTenancy,
   requiredUserReferenceFields,
+  resolveTenancyNames,
   userReferenceFields,
   type TenancyNames,
   type TenantLayout,
@@ -142,7 +142,7 @@ export function generateRlsMigration(
   schemaText: string,
   names: Partial<TenancyNames> = {},
 ): string {
-  const resolved: TenancyNames = { ...DEFAULT_TENANCY_NAMES, ...names };
+  const resolved = resolveTenancyNames(names);
   for (const role of [resolved.runtimeRole, resolved.adminRole]) {
     if (!ROLE_NAME.test(role))
       throw new UsageError(`role name "${role}" is not a plain SQL identifier`);

@@ -22,6 +22,12 @@ export const DEFAULT_TENANCY_NAMES: TenancyNames = {
   userModel: 'User',
 };
 
+/** The defaults with every defined value of `names` applied. */
+export function resolveTenancyNames(names: Partial<TenancyNames> = {}): TenancyNames {
+  const defined = Object.entries(names).filter(([, value]) => value !== undefined);
+  return { ...DEFAULT_TENANCY_NAMES, ...(Object.fromEntries(defined) as Partial<TenancyNames>) };
+}
+
 /** The membership table: which users belong to a tenant (e.g. `workspace_members`). */
 export interface Membership {
   model: SchemaModel;

@@ -8,6 +8,7 @@ const transform = {
 const moduleNameMapper = {
   '^nest-prisma-tenancy$': '<rootDir>/packages/nest-prisma-tenancy/src/index.ts',
   '^nest-prisma-tenancy/testing$': '<rootDir>/packages/nest-prisma-tenancy/src/testing/index.ts',
+  '^nest-prisma-tenancy/prisma$': '<rootDir>/packages/nest-prisma-tenancy/src/prisma-cli/index.ts',
 };
 
 /**

@@ -3,7 +3,7 @@
 // ever downloaded. Run the CLI through the `db:*` npm scripts: they validate the environment and
 // start the embedded PostgreSQL when no database is configured.
 import { defineConfig } from 'prisma/config';
-import { createMigrateAdapter } from './prisma/migrate-adapter';
+import { createMigrateAdapter } from 'nest-prisma-tenancy/prisma';
 import { loadDotEnv, readEnvironment } from './src/config/environment';
 
 loadDotEnv();

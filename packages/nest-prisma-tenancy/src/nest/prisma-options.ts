@@ -8,7 +8,15 @@ import type { PrismaModuleOptions } from './interfaces/prisma-module-options.int
 export type ResolvedPrismaOptions = Required<
   Omit<
     PrismaModuleOptions,
-    'url' | 'systemUrl' | 'tenantModels' | 'tenantRootModel' | 'jwt' | 'pool' | 'settingSecret'
+    | 'url'
+    | 'systemUrl'
+    | 'tenantModels'
+    | 'tenantRootModel'
+    | 'jwt'
+    | 'pool'
+    | 'settingSecret'
+    | 'auth'
+    | 'membership'
   >
 > & {
   /** `undefined` when neither `url` nor DATABASE_URL is set (see `requireUrl`). */

@@ -2,6 +2,7 @@ import type { TenantPoolOptions } from '../../core/driver/pool-options';
 import type { Prisma } from '@prisma/client';
 import type { TenantPrismaClient } from '../../core/client/tenant-extension';
 import type { IdentityOptions } from '../../core/client/tenant-models';
+import type { TenancyAuthOptions } from './tenancy-auth-options.interface';
 
 /** How bearer tokens are verified by `@TenantScoped()` / `@Authenticated()`. */
 export interface TenancyJwtOptions {
@@ -18,7 +19,7 @@ export interface TenancyJwtOptions {
 }
 
 /** Options of `PrismaModule.forRoot()` / `forRootAsync()`. Every option has a default. */
-export interface PrismaModuleOptions {
+export interface PrismaModuleOptions extends TenancyAuthOptions {
   /**
    * Runtime connection URL, as the role `app_runtime` (pooled: PgBouncer / Supabase transaction
    * mode is fine). Default: `process.env.DATABASE_URL`.

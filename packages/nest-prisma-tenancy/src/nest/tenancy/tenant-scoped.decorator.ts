@@ -1,30 +1,37 @@
-import { applyDecorators, SetMetadata, UseGuards } from '@nestjs/common';
+import { applyDecorators, SetMetadata, UseGuards, UseInterceptors } from '@nestjs/common';
 import { TENANCY_REQUIREMENT_KEY } from '../prisma.constants';
 import { TenantGuard } from './tenant.guard';
+import { TenantInterceptor } from './tenant.interceptor';
 
 export type { TenancyRequirement } from './tenancy-requirement';
 import type { TenancyRequirement } from './tenancy-requirement';
 
 /**
- * Requires a verified bearer token whose workspace claim (a UUID) names a workspace the caller is
- * still a member of, and makes that workspace the tenant of everything the handler runs: the
- * tenant client and Row-Level Security both scope to it. On a controller it covers every handler.
+ * Requires an authenticated caller (a verified bearer token, or the app's own authentication on
+ * the request: `auth.resolve`) acting in a workspace (a UUID) they are still a member of, and makes
+ * that workspace the tenant of everything the handler runs: the tenant client and Row-Level
+ * Security both scope to it. On a controller it covers every handler.
  *
- * Fails closed: no or bad token → 401; valid token without a usable workspace claim, or a caller
- * no longer a member → 403. The tenant never comes from a header, query or body.
+ * Adds `TenantGuard` (which does the work with `auth.stage: 'guard'`, the default) and
+ * `TenantInterceptor` (which does it with `auth.stage: 'interceptor'`, after all guards).
+ *
+ * Fails closed: no or bad identity → 401; no usable workspace, or a caller no longer a member →
+ * 403. The tenant never comes from a header, query or body.
  */
 export const TenantScoped = (): ClassDecorator & MethodDecorator =>
   applyDecorators(
     SetMetadata(TENANCY_REQUIREMENT_KEY, 'tenant' satisfies TenancyRequirement),
     UseGuards(TenantGuard),
+    UseInterceptors(TenantInterceptor),
   );
 
 /**
- * Requires a verified bearer token (its `sub` becomes the current user) but no workspace; for
+ * Requires an authenticated caller (its user id becomes the current user) but no workspace; for
  * endpoints such as "create a workspace". Handler-level decorators override controller-level ones.
  */
 export const Authenticated = (): ClassDecorator & MethodDecorator =>
   applyDecorators(
     SetMetadata(TENANCY_REQUIREMENT_KEY, 'user' satisfies TenancyRequirement),
     UseGuards(TenantGuard),
+    UseInterceptors(TenantInterceptor),
   );

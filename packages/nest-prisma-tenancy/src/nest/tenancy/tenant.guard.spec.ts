@@ -22,6 +22,7 @@ import { TenantGuard } from './tenant.guard';
 import { MembershipVerifier } from './membership-verifier';
 import { PrismaService } from '../prisma.service';
 import { TokenVerifier } from './token-verifier';
+import { MOUNT_CLS_HINT } from './request-context.check';
 
 const SECRET = 'tenant-guard-spec-secret-0123456789-abcdef';
 
@@ -442,9 +443,7 @@ describe('TenantGuard', () => {
       body: { statusCode: 500, message: 'Internal Server Error' },
     });
     expect(s.findFirst).not.toHaveBeenCalled();
-    expect(logged).toHaveBeenCalledWith(
-      'No request context: mount nestjs-cls once in the app, ClsModule.forRoot({ global: true, middleware: { mount: true } })',
-    );
+    expect(logged).toHaveBeenCalledWith(`No request context: ${MOUNT_CLS_HINT}`);
     logged.mockRestore();
   });
 });

@@ -40,9 +40,9 @@ async function verifierWith(jwtOptions: TenancyJwtOptions | undefined): Promise<
 }
 
 /** The 401 `verify` throws, as `{ status, body }`; fails the test when it does not throw. */
-function rejection(verifier: TokenVerifier, authorization: string | undefined) {
+async function rejection(verifier: TokenVerifier, authorization: string | undefined) {
   try {
-    verifier.verify(authorization);
+    await verifier.verify(authorization);
   } catch (error) {
     expect(error).toBeInstanceOf(UnauthorizedException);
     const http = error as UnauthorizedException;
@@ -84,7 +84,7 @@ describe('configuration', () => {
     const verifier = await verifierWith(undefined);
     const payload = claims();
 
-    expect(verifier.verify(`Bearer ${hs256(payload)}`)).toMatchObject(payload);
+    expect(await verifier.verify(`Bearer ${hs256(payload)}`)).toMatchObject(payload);
   });
 
   it('falls back to JWT_PUBLIC_KEY, with escaped newlines turned into real ones', async () => {
@@ -93,16 +93,16 @@ describe('configuration', () => {
     const payload = claims();
     const token = jwt.sign(payload, trusted.privateKey, { algorithm: 'RS256', expiresIn: '1h' });
 
-    expect(verifier.verify(`Bearer ${token}`)).toMatchObject(payload);
+    expect(await verifier.verify(`Bearer ${token}`)).toMatchObject(payload);
   });
 
   it('prefers the options over the environment', async () => {
     process.env.JWT_SECRET = 'environment-secret-0123456789-abcdefghijkl';
     const verifier = await verifierWith({ secret: SECRET });
 
-    expect(verifier.verify(`Bearer ${hs256()}`)).toHaveProperty('sub');
+    expect(await verifier.verify(`Bearer ${hs256()}`)).toHaveProperty('sub');
     expect(
-      rejection(
+      await rejection(
         verifier,
         `Bearer ${jwt.sign(claims(), process.env.JWT_SECRET, { expiresIn: '1h' })}`,
       ),
@@ -117,23 +117,23 @@ describe('with an HS256 secret', () => {
     verifier = await verifierWith({ secret: SECRET });
   });
 
-  it('returns the verified claims of a valid token', () => {
+  it('returns the verified claims of a valid token', async () => {
     const payload = claims();
 
-    const verified = verifier.verify(`Bearer ${hs256(payload)}`);
+    const verified = await verifier.verify(`Bearer ${hs256(payload)}`);
 
     expect(verified).toEqual({ ...payload, iat: expect.any(Number), exp: expect.any(Number) });
     expect(verified.exp! - verified.iat!).toBe(3600);
   });
 
-  it('accepts surrounding whitespace in the header', () => {
-    expect(verifier.verify(`  Bearer ${hs256()}  `)).toHaveProperty('sub');
+  it('accepts surrounding whitespace in the header', async () => {
+    expect(await verifier.verify(`  Bearer ${hs256()}  `)).toHaveProperty('sub');
   });
 
-  it('accepts the scheme in any case (RFC 7235: auth schemes are case-insensitive)', () => {
-    expect(verifier.verify(`bearer ${hs256()}`)).toHaveProperty('sub');
-    expect(verifier.verify(`BEARER ${hs256()}`)).toHaveProperty('sub');
-    expect(verifier.verify(`Bearer  ${hs256()}`)).toHaveProperty('sub'); // 1*SP
+  it('accepts the scheme in any case (RFC 7235: auth schemes are case-insensitive)', async () => {
+    expect(await verifier.verify(`bearer ${hs256()}`)).toHaveProperty('sub');
+    expect(await verifier.verify(`BEARER ${hs256()}`)).toHaveProperty('sub');
+    expect(await verifier.verify(`Bearer  ${hs256()}`)).toHaveProperty('sub'); // 1*SP
   });
 
   it.each<[string, () => string | undefined, ReturnType<typeof unauthorized>]>([
@@ -209,16 +209,16 @@ describe('with an HS256 secret', () => {
       DISALLOWED,
     ],
     ['a string payload', () => `Bearer ${jwt.sign('a string', SECRET)}`, INVALID],
-  ])('refuses %s with 401', (_, header, expected) => {
-    expect(rejection(verifier, header())).toEqual(expected);
+  ])('refuses %s with 401', async (_, header, expected) => {
+    expect(await rejection(verifier, header())).toEqual(expected);
   });
 
-  it('tolerates 5 seconds of clock skew by default', () => {
+  it('tolerates 5 seconds of clock skew by default', async () => {
     const slightlyExpired = jwt.sign({ ...claims(), exp: now() - 2 }, SECRET);
     const slightlyEarly = hs256({ ...claims(), nbf: now() + 2 });
 
-    expect(verifier.verify(`Bearer ${slightlyExpired}`)).toHaveProperty('sub');
-    expect(verifier.verify(`Bearer ${slightlyEarly}`)).toHaveProperty('sub');
+    expect(await verifier.verify(`Bearer ${slightlyExpired}`)).toHaveProperty('sub');
+    expect(await verifier.verify(`Bearer ${slightlyEarly}`)).toHaveProperty('sub');
   });
 
   it('uses clockToleranceSeconds when given', async () => {
@@ -226,12 +226,14 @@ describe('with an HS256 secret', () => {
     const lenient = await verifierWith({ secret: SECRET, clockToleranceSeconds: 120 });
     const token = `Bearer ${jwt.sign({ ...claims(), exp: now() - 60 }, SECRET)}`;
 
-    expect(rejection(strict, token)).toEqual(unauthorized('The token has expired'));
-    expect(lenient.verify(token)).toHaveProperty('sub');
+    expect(await rejection(strict, token)).toEqual(unauthorized('The token has expired'));
+    expect(await lenient.verify(token)).toHaveProperty('sub');
   });
 
-  it('does not check sub or the workspace claim (the guard does)', () => {
-    const verified = verifier.verify(`Bearer ${hs256({ sub: 'not-a-uuid', workspaceId: 42 })}`);
+  it('does not check sub or the workspace claim (the guard does)', async () => {
+    const verified = await verifier.verify(
+      `Bearer ${hs256({ sub: 'not-a-uuid', workspaceId: 42 })}`,
+    );
 
     expect(verified).toMatchObject({ sub: 'not-a-uuid', workspaceId: 42 });
   });
@@ -244,42 +246,42 @@ describe('with a public key (RS256) and a secret', () => {
     verifier = await verifierWith({ secret: SECRET, publicKey: trusted.publicKey });
   });
 
-  it('accepts RS256 signed by the private key, and HS256 with the secret', () => {
+  it('accepts RS256 signed by the private key, and HS256 with the secret', async () => {
     const payload = claims();
     const rs = jwt.sign(payload, trusted.privateKey, { algorithm: 'RS256', expiresIn: '1h' });
 
-    expect(verifier.verify(`Bearer ${rs}`)).toMatchObject(payload);
-    expect(verifier.verify(`Bearer ${hs256(payload)}`)).toMatchObject(payload);
+    expect(await verifier.verify(`Bearer ${rs}`)).toMatchObject(payload);
+    expect(await verifier.verify(`Bearer ${hs256(payload)}`)).toMatchObject(payload);
   });
 
-  it('refuses RS256 signed by another key', () => {
+  it('refuses RS256 signed by another key', async () => {
     const token = jwt.sign(claims(), other.privateKey, { algorithm: 'RS256', expiresIn: '1h' });
 
-    expect(rejection(verifier, `Bearer ${token}`)).toEqual(INVALID);
+    expect(await rejection(verifier, `Bearer ${token}`)).toEqual(INVALID);
   });
 
-  it('refuses HS256 whose HMAC key is the public key (algorithm confusion)', () => {
+  it('refuses HS256 whose HMAC key is the public key (algorithm confusion)', async () => {
     const token = handMade(
       { alg: 'HS256', typ: 'JWT' },
       { ...claims(), exp: now() + 600 },
       trusted.publicKey,
     );
 
-    expect(rejection(verifier, `Bearer ${token}`)).toEqual(INVALID);
+    expect(await rejection(verifier, `Bearer ${token}`)).toEqual(INVALID);
   });
 
-  it('refuses RS384, RS512 and PS256 from the right key', () => {
+  it('refuses RS384, RS512 and PS256 from the right key', async () => {
     for (const algorithm of ['RS384', 'RS512', 'PS256'] as const) {
       const token = jwt.sign(claims(), trusted.privateKey, { algorithm, expiresIn: '1h' });
 
-      expect(rejection(verifier, `Bearer ${token}`)).toEqual(DISALLOWED);
+      expect(await rejection(verifier, `Bearer ${token}`)).toEqual(DISALLOWED);
     }
   });
 
   it('with only a public key, refuses HS256 tokens', async () => {
     const rsaOnly = await verifierWith({ publicKey: trusted.publicKey });
 
-    expect(rejection(rsaOnly, `Bearer ${hs256()}`)).toEqual(DISALLOWED);
+    expect(await rejection(rsaOnly, `Bearer ${hs256()}`)).toEqual(DISALLOWED);
   });
 });
 
@@ -292,15 +294,15 @@ describe('with an issuer and an audience', () => {
     verifier = await verifierWith({ secret: SECRET, issuer: ISSUER, audience: AUDIENCE });
   });
 
-  it('accepts the right iss and aud (aud may be a list)', () => {
+  it('accepts the right iss and aud (aud may be a list)', async () => {
     expect(
-      verifier.verify(`Bearer ${hs256(claims(), { issuer: ISSUER, audience: AUDIENCE })}`),
+      await verifier.verify(`Bearer ${hs256(claims(), { issuer: ISSUER, audience: AUDIENCE })}`),
     ).toMatchObject({
       iss: ISSUER,
       aud: AUDIENCE,
     });
     expect(
-      verifier.verify(
+      await verifier.verify(
         `Bearer ${hs256(claims(), { issuer: ISSUER, audience: ['other', AUDIENCE] })}`,
       ),
     ).toMatchObject({ iss: ISSUER });
@@ -311,8 +313,8 @@ describe('with an issuer and an audience', () => {
     ['a wrong aud', { issuer: ISSUER, audience: 'other' }],
     ['no iss', { audience: AUDIENCE }],
     ['no aud', { issuer: ISSUER }],
-  ])('refuses %s', (_, options) => {
-    expect(rejection(verifier, `Bearer ${hs256(claims(), options)}`)).toEqual(INVALID);
+  ])('refuses %s', async (_, options) => {
+    expect(await rejection(verifier, `Bearer ${hs256(claims(), options)}`)).toEqual(INVALID);
   });
 
   it('reads JWT_ISSUER and JWT_AUDIENCE from the environment', async () => {
@@ -321,10 +323,10 @@ describe('with an issuer and an audience', () => {
     const fromEnv = await verifierWith({ secret: SECRET });
 
     expect(
-      rejection(fromEnv, `Bearer ${hs256(claims(), { issuer: 'x', audience: AUDIENCE })}`),
+      await rejection(fromEnv, `Bearer ${hs256(claims(), { issuer: 'x', audience: AUDIENCE })}`),
     ).toEqual(INVALID);
     expect(
-      fromEnv.verify(`Bearer ${hs256(claims(), { issuer: ISSUER, audience: AUDIENCE })}`),
+      await fromEnv.verify(`Bearer ${hs256(claims(), { issuer: ISSUER, audience: AUDIENCE })}`),
     ).toHaveProperty('sub');
   });
 });

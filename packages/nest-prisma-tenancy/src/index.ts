@@ -64,6 +64,17 @@ export {
   TokenVerifier,
   type VerifiedClaims,
 } from './nest/tenancy/token-verifier';
+export { TenantInterceptor } from './nest/tenancy/tenant.interceptor';
+export { RequestContextNotMountedError } from './nest/tenancy/request-context.check';
+export type {
+  MembershipCallback,
+  MembershipCheckContext,
+  MembershipModelOptions,
+  RequestIdentity,
+  RequestIdentityResolver,
+  TenancyAuthOptions,
+  TenancyAuthSourceOptions,
+} from './nest/interfaces/tenancy-auth-options.interface';
 // The generated client and its types, so that users import everything from one place.
 export { Prisma, PrismaClient } from '@prisma/client';
 export type * from '@prisma/client';

@@ -237,7 +237,7 @@ export const CHECK_USER_REFERENCES_SQL = `-- A tenant row may only point at a us
 -- current workspace). Foreign keys are checked without Row-Level Security, so without this a row
 -- could reference any user whose id is known (and the tenant could then read that user through the
 -- relation, or learn which ids exist). The check runs as the writer, under its policies; the owner
--- and app_admin see every user.
+-- and the admin role see every user.
 CREATE OR REPLACE FUNCTION public.refuse_invisible_user_reference() RETURNS trigger
   LANGUAGE plpgsql
   SET search_path = pg_catalog, pg_temp

@@ -1,6 +1,7 @@
 import { type DynamicModule, Module, type Provider } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
 import { ThrottlerModule } from '@nestjs/throttler';
+import { PrismaClient } from '@prisma/client';
 import { ClsModule } from 'nestjs-cls';
 import { ApprovalItemsModule } from './approval-items/approval-items.module';
 import { AppValidationPipe } from './common/app-validation.pipe';
@@ -51,7 +52,8 @@ export class AppModule {
       module: AppModule,
       imports: [
         ClsModule.forRoot({ global: true, middleware: { mount: true } }),
-        PrismaModule.forRoot({ isGlobal: true, ...prisma }),
+        // The app's generated client: PrismaModule builds it with the tenant driver adapter.
+        PrismaModule.forRoot({ isGlobal: true, client: PrismaClient, ...prisma }),
         ...throttling.imports,
         HealthModule,
         WorkspacesModule,

@@ -1,11 +1,6 @@
 import { Injectable, NotFoundException } from '@nestjs/common';
 import { definedOnly } from '../common/defined-only';
-import {
-  InjectTenantPrisma,
-  tenantContext,
-  type ApprovalItem,
-  type TenantPrismaClient,
-} from 'nest-prisma-tenancy';
+import { PrismaService, tenantContext, type ApprovalItem } from 'nest-prisma-tenancy';
 import type { CreateApprovalItemDto } from './dto/create-approval-item.dto';
 import type { UpdateApprovalItemDto } from './dto/update-approval-item.dto';
 
@@ -15,7 +10,7 @@ import type { UpdateApprovalItemDto } from './dto/update-approval-item.dto';
  */
 @Injectable()
 export class ApprovalItemsService {
-  constructor(@InjectTenantPrisma() private readonly prisma: TenantPrismaClient) {}
+  constructor(private readonly prisma: PrismaService) {}
 
   create(dto: CreateApprovalItemDto): Promise<ApprovalItem> {
     return this.prisma.approvalItem.create({

@@ -1,12 +1,13 @@
 import { Controller, Get, ServiceUnavailableException } from '@nestjs/common';
-import { PrismaService } from 'nest-prisma-tenancy';
+import { UnscopedPrismaService } from 'nest-prisma-tenancy';
 
 /** How long /health waits for the database before reporting it down, in ms. */
 export const HEALTH_TIMEOUT_MS = 2000;
 
 @Controller('health')
 export class HealthController {
-  constructor(private readonly prisma: PrismaService) {}
+  /** Unscoped: the health check runs without a tenant. */
+  constructor(private readonly prisma: UnscopedPrismaService) {}
 
   /** 200 `{ status: 'ok', database: 'up' }` while the database answers; 503 when it does not. */
   @Get()

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import { InjectTenantPrisma, runInTenant, tenantContext, type TenantPrismaClient } from 'nest-prisma-tenancy';
+import { PrismaService, runInTenant, tenantContext } from 'nest-prisma-tenancy';
 
 export interface WorkspaceView {
   id: string;
@@ -23,7 +23,7 @@ function slugify(name: string, id: string): string {
 
 @Injectable()
 export class WorkspacesService {
-  constructor(@InjectTenantPrisma() private readonly prisma: TenantPrismaClient) {}
+  constructor(private readonly prisma: PrismaService) {}
 
   /**
    * Creates a workspace with the caller as OWNER (the user row is created if absent). Both rows

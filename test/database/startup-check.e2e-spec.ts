@@ -6,11 +6,8 @@ import {
   withDatabase,
 } from '../../src/database/database-bootstrap';
 import { RowLevelSecurityNotEnforcedError } from 'nest-prisma-tenancy';
-import { PrismaService } from 'nest-prisma-tenancy';
-import {
-  RowLevelSecurityVerifier,
-  type RowLevelSecurityReport,
-} from 'nest-prisma-tenancy';
+import { PrismaConnection } from 'nest-prisma-tenancy';
+import { RowLevelSecurityVerifier, type RowLevelSecurityReport } from 'nest-prisma-tenancy';
 import { TEST_DATABASE } from '../setup/test-database';
 import { installSettingKey } from '../support/tenant-setting';
 
@@ -38,7 +35,7 @@ async function check(
   url = runtimeUrl(),
   settingSecret = SECRET(),
 ): Promise<RowLevelSecurityReport> {
-  const prisma = new PrismaService({ url, log: [], settingSecret });
+  const prisma = new PrismaConnection({ url, log: [], settingSecret });
   try {
     return await new RowLevelSecurityVerifier(prisma, prisma.settings).report();
   } finally {
@@ -117,7 +114,7 @@ describe('start-up check on a correct database', () => {
   });
 
   it('verify() logs success and neither throws nor warns', async () => {
-    const prisma = new PrismaService({ url: runtimeUrl(), log: [], settingSecret: SECRET() });
+    const prisma = new PrismaConnection({ url: runtimeUrl(), log: [], settingSecret: SECRET() });
     const logger = { log: jest.fn(), warn: jest.fn() };
     try {
       await new RowLevelSecurityVerifier(prisma, prisma.settings).verify(logger);
@@ -331,12 +328,12 @@ describe('role and database settings', () => {
     ]);
   });
 
-  it('refuses to start (PrismaService.onModuleInit) while such a setting is there', async () => {
+  it('refuses to start (PrismaConnection.onModuleInit) while such a setting is there', async () => {
     await broken(
       [`ALTER ROLE app_runtime IN DATABASE ${SCRATCH} SET app.workspace_id = 'anything'`],
       [`ALTER ROLE app_runtime IN DATABASE ${SCRATCH} RESET app.workspace_id`],
       async () => {
-        const prisma = new PrismaService({
+        const prisma = new PrismaConnection({
           url: runtimeUrl(),
           log: [],
           settingSecret: SECRET(),
@@ -363,7 +360,7 @@ describe('role and database settings', () => {
       [`ALTER DATABASE ${SCRATCH} SET search_path = public, pg_temp`],
       [`ALTER DATABASE ${SCRATCH} RESET search_path`],
       async () => {
-        const prisma = new PrismaService({
+        const prisma = new PrismaConnection({
           url: runtimeUrl(),
           log: [],
           settingSecret: SECRET(),
@@ -479,7 +476,11 @@ describe('foreign keys', () => {
           'policy, immutable keys), or use ON DELETE SET NULL / RESTRICT';
         await expect(check()).resolves.toEqual({ problems: [], warnings: [warning] });
 
-        const prisma = new PrismaService({ url: runtimeUrl(), log: [], settingSecret: SECRET() });
+        const prisma = new PrismaConnection({
+          url: runtimeUrl(),
+          log: [],
+          settingSecret: SECRET(),
+        });
         const logger = { log: jest.fn(), warn: jest.fn() };
         try {
           await new RowLevelSecurityVerifier(prisma, prisma.settings).verify(logger);

@@ -16,9 +16,9 @@ import {
 import { PROJECT_ROOT } from '../../src/database/project-root';
 import { HEALTH_TIMEOUT_MS } from '../../src/health/health.controller';
 import {
-  PrismaService,
   runInTenant,
   TENANT_PRISMA_CLIENT,
+  UnscopedPrismaService,
   type TenantPrismaClient,
 } from 'nest-prisma-tenancy';
 import { createTestApp, signToken, type TestTenant } from '../support/test-app';
@@ -680,7 +680,8 @@ describe('database faults through HTTP (dedicated embedded PostgreSQL)', () => {
     }, 60_000);
 
     it('does not reopen a pool for a query after close()', async () => {
-      const prisma = closedApp!.get(PrismaService);
+      // Unscoped: raw SQL needs no tenant there, so only a closed pool can refuse it.
+      const prisma = closedApp!.get(UnscopedPrismaService);
       try {
         await expect(prisma.$queryRawUnsafe('SELECT 1')).rejects.toThrow();
         await expect(sessionsOf(ownerUrl, 'app_runtime')).resolves.toBe(0);

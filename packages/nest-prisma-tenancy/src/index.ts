@@ -1,9 +1,18 @@
 // The public API of the tenancy library. Inside the library, files import each other directly.
 export { PrismaModule } from './nest/prisma.module';
-export { PrismaService } from './nest/prisma.service';
+export {
+  PrismaConnection,
+  PrismaService,
+  UnscopedPrismaService,
+  type PrismaServiceExtras,
+} from './nest/prisma.service';
 export { SystemPrisma } from './nest/system-prisma';
 export { PrismaExceptionFilter } from './nest/prisma-exception.filter';
-export { InjectSystemPrisma, InjectTenantPrisma } from './nest/prisma.decorators';
+export {
+  InjectSystemPrisma,
+  InjectTenantPrisma,
+  InjectUnscopedPrisma,
+} from './nest/prisma.decorators';
 export {
   SYSTEM_PRISMA_CLIENT,
   TENANCY_REQUIREMENT_KEY,
@@ -11,6 +20,7 @@ export {
   TENANT_SETTING,
 } from './nest/prisma.constants';
 export type {
+  PrismaLogLevel,
   PrismaModuleOptions,
   PrismaOptionsFactory,
   TenancyJwtOptions,
@@ -24,6 +34,7 @@ export {
   tenantExtension,
   type TenantAdapterOptions,
   type TenantClientOptions,
+  type TenantExtension,
   type TenantPoolOptions,
   type TenantPrismaClient,
   type TenantStore,
@@ -34,6 +45,12 @@ export {
   type RowLevelSecurityReport,
 } from './core/rls/row-level-security.verifier';
 export type { IdentityOptions } from './core/client/tenant-models';
+export {
+  schemaSourceOf,
+  type PrismaClientClass,
+  type PrismaNamespaceLike,
+  type PrismaSchemaSource,
+} from './core/client/prisma-client-schema';
 export type { RunInTenantOptions } from './core/context/tenant-context';
 export { TenantSettingSigner, deriveSettingKey } from './core/driver/tenant-setting.signer';
 export { TenancyError } from './core/errors/tenancy.error';

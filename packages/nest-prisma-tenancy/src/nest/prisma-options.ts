@@ -1,8 +1,16 @@
 import { resolvePoolOptions, type ResolvedPoolOptions } from '../core/driver/pool-options';
 import { InvalidPrismaModuleOptionsError } from '../core/errors/invalid-prisma-module-options.error';
-import type { Prisma } from '@prisma/client';
 export { InvalidPrismaModuleOptionsError, resolvePoolOptions, type ResolvedPoolOptions };
-import type { PrismaModuleOptions } from './interfaces/prisma-module-options.interface';
+import type {
+  PrismaLogLevel,
+  PrismaModuleOptions,
+} from './interfaces/prisma-module-options.interface';
+import {
+  defaultPrismaClientClass,
+  requirePrismaClientClass,
+  type PrismaClientClass,
+  type PrismaNamespaceLike,
+} from '../core/client/prisma-client-schema';
 
 /** PrismaModuleOptions with every default applied. */
 export type ResolvedPrismaOptions = Required<
@@ -17,8 +25,13 @@ export type ResolvedPrismaOptions = Required<
     | 'settingSecret'
     | 'auth'
     | 'membership'
+    | 'client'
+    | 'prismaNamespace'
   >
 > & {
+  /** The app's PrismaClient class (checked); `@prisma/client`'s when the option is not given. */
+  client: PrismaClientClass;
+  prismaNamespace: PrismaNamespaceLike | undefined;
   /** `undefined` when neither `url` nor DATABASE_URL is set (see `requireUrl`). */
   url: string | undefined;
   systemUrl: string | undefined;
@@ -54,9 +67,14 @@ export function resolvePrismaOptions(
 ): ResolvedPrismaOptions {
   const url = options.url ?? env.DATABASE_URL;
   const development = (env.NODE_ENV ?? 'development') === 'development';
-  const log: Prisma.LogLevel[] =
+  const log: PrismaLogLevel[] =
     options.log ?? (development ? ['query', 'error', 'warn'] : ['error', 'warn']);
   return {
+    client:
+      options.client === undefined
+        ? defaultPrismaClientClass()
+        : requirePrismaClientClass(options.client),
+    prismaNamespace: options.prismaNamespace,
     url,
     systemUrl: options.systemUrl ?? env.SYSTEM_DATABASE_URL,
     log,

@@ -14,7 +14,7 @@ import { TENANT_PRISMA_CLIENT } from './prisma.constants';
 import { PrismaModule } from './prisma.module';
 import { PRISMA_MODULE_OPTIONS } from './prisma.module-definition';
 import { InvalidPrismaModuleOptionsError } from './prisma-options';
-import { PrismaService } from './prisma.service';
+import { PrismaConnection, PrismaService, UnscopedPrismaService } from './prisma.service';
 import { MissingJwtKeyError } from './tenancy/token-verifier';
 import { runInTenant, type TenantPrismaClient } from '../core/client/tenant-extension';
 
@@ -57,15 +57,15 @@ async function start(
  */
 async function closeFailed(moduleRef: TestingModule): Promise<void> {
   await expect(moduleRef.close()).rejects.toBeInstanceOf(Error);
-  await moduleRef.get(PrismaService).onApplicationShutdown();
+  await moduleRef.get(PrismaConnection).onApplicationShutdown();
 }
 
-/** What every variant must provide: a healthy PrismaService and a tenant client that scopes. */
+/** What every variant must provide: a healthy client, and PrismaService scoping to the tenant. */
 async function expectWorkingModule(moduleRef: TestingModule): Promise<void> {
-  const service = moduleRef.get(PrismaService);
-  await expect(service.isHealthy()).resolves.toBe(true);
+  await expect(moduleRef.get(UnscopedPrismaService).isHealthy()).resolves.toBe(true);
 
-  const prisma = moduleRef.get<TenantPrismaClient>(TENANT_PRISMA_CLIENT);
+  const prisma = moduleRef.get(PrismaService);
+  expect(moduleRef.get(TENANT_PRISMA_CLIENT)).toBe(prisma);
   const mine = await newWorkspace();
   const other = await newWorkspace();
   await admin.approvalItem.create({ data: { workspaceId: other, title: 'Not mine' } });
@@ -398,28 +398,28 @@ describe('options validation', () => {
   });
 });
 
-describe('lifecycle hooks inherited by the tenant client', () => {
-  it('onModuleInit and onApplicationShutdown called on the extended client do nothing', async () => {
-    const moduleRef = await start(PrismaModule.forRoot(options()));
+describe('lifecycle', () => {
+  it('connects, checks and disconnects exactly once, on the one client both services share', async () => {
+    const init = jest.spyOn(PrismaConnection.prototype, 'onModuleInit');
+    const shutdown = jest.spyOn(PrismaConnection.prototype, 'onApplicationShutdown');
     try {
-      const service = moduleRef.get(PrismaService);
-      const tenant = moduleRef.get<TenantPrismaClient>(
-        TENANT_PRISMA_CLIENT,
-      ) as unknown as PrismaService;
-      // Calls made through the extended client reach these spies (it forwards to the base client).
-      const connect = jest.spyOn(service, '$connect');
-      const disconnect = jest.spyOn(service, '$disconnect');
-      const query = jest.spyOn(service, '$queryRawUnsafe');
-
-      await expect(tenant.onModuleInit()).resolves.toBeUndefined();
-      await expect(tenant.onApplicationShutdown()).resolves.toBeUndefined();
-
-      expect(connect).not.toHaveBeenCalled();
-      expect(query).not.toHaveBeenCalled();
-      expect(disconnect).not.toHaveBeenCalled();
-      await expect(service.isHealthy()).resolves.toBe(true);
-    } finally {
+      const moduleRef = await start(PrismaModule.forRoot(options()));
+      const scoped = moduleRef.get(PrismaService);
+      const unscoped = moduleRef.get(UnscopedPrismaService);
+      // Neither client has hooks of its own for Nest to call a second time.
+      for (const client of [scoped, unscoped] as unknown as Record<string, unknown>[]) {
+        expect(client.onModuleInit).toBeUndefined();
+        expect(client.onApplicationShutdown).toBeUndefined();
+      }
+      expect(scoped).not.toBe(unscoped);
+      expect(scoped.tenantPool).toBe(unscoped.tenantPool);
       await moduleRef.close();
+
+      expect(init).toHaveBeenCalledTimes(1);
+      expect(shutdown).toHaveBeenCalledTimes(1);
+    } finally {
+      init.mockRestore();
+      shutdown.mockRestore();
     }
   });
 });

@@ -1,3 +1,7 @@
+/* eslint-disable @typescript-eslint/no-unsafe-declaration-merging --
+ * PrismaService and UnscopedPrismaService are injection tokens (abstract classes, so that
+ * `constructor(private readonly prisma: PrismaService)` works) whose instance type is the client's
+ * (an interface of the same name). Their values come from factories in PrismaModule. */
 import {
   Inject,
   Injectable,
@@ -5,7 +9,8 @@ import {
   type OnApplicationShutdown,
   type OnModuleInit,
 } from '@nestjs/common';
-import { PrismaClient } from '@prisma/client';
+import type { PrismaClient } from '@prisma/client';
+import type { QueryResult } from 'pg';
 import {
   connectionFailureReason,
   DatabaseUnreachableError,
@@ -14,11 +19,15 @@ import {
 import type { PrismaModuleOptions } from './interfaces/prisma-module-options.interface';
 import { PRISMA_MODULE_OPTIONS } from './prisma.module-definition';
 import { requireUrl, resolvePrismaOptions, type ResolvedPrismaOptions } from './prisma-options';
-import type { QueryResult } from 'pg';
 import { RowLevelSecurityNotEnforcedError } from '../core/errors/row-level-security-not-enforced.error';
 import { SettingKeyMismatchError } from '../core/errors/setting-key-mismatch.error';
 import { RowLevelSecurityVerifier } from '../core/rls/row-level-security.verifier';
 import { createTenantAdapter } from '../core/client/tenant-extension';
+import {
+  instantiatePrismaClient,
+  schemaSourceOf,
+  type PrismaSchemaSource,
+} from '../core/client/prisma-client-schema';
 import type { TenantAwarePool } from '../core/driver/tenant-aware-pool';
 
 interface PrismaLogEvent {
@@ -30,31 +39,59 @@ interface PrismaLogEvent {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/**
- * The lifecycle-managed Prisma client: one PrismaClient over `@prisma/adapter-pg` and DATABASE_URL
- * (through the tenant-aware pool, so even this unextended client runs under the current tenant's
- * Row-Level Security setting). It connects on module init with bounded retries, verifies that
- * Row-Level Security is really enforced, sends Prisma's log events to Nest's Logger and
- * disconnects on application shutdown (call `app.enableShutdownHooks()`).
- *
- * Inject the tenant-scoped client (`@InjectTenantPrisma()`) for application queries; this class
- * is for lifecycle, health checks and global models.
- */
-@Injectable()
-export class PrismaService extends PrismaClient implements OnModuleInit, OnApplicationShutdown {
-  private readonly logger = new Logger('PrismaModule');
+/** What PrismaModule adds to the app's client instance. */
+export interface PrismaServiceExtras {
+  /** The module options with every default applied. */
   readonly settings: ResolvedPrismaOptions;
   /**
-   * The connection pool under this client: every query on it runs with the current tenant's
+   * The connection pool under the client: every query on it runs with the current tenant's
    * setting (layer 2). For the rare hot path that must skip Prisma's engine, such as the
    * membership check on every request.
    */
   readonly tenantPool: TenantAwarePool;
-  /**
-   * The tenant client is `$extends` of this instance and inherits these lifecycle methods, so Nest
-   * calls them on it too; `#brand in this` is false there (a proxy), and they do nothing.
-   */
-  readonly #brand = true;
+  /** True when the database answers a trivial query now (needs no tenant). For health checks. */
+  isHealthy(): Promise<boolean>;
+}
+
+/**
+ * The tenant-scoped Prisma client: inject it with `constructor(private readonly prisma:
+ * PrismaService)` (or `@InjectTenantPrisma()`). Every query on a tenant-owned model belongs to the
+ * current tenant, in the client (layer 1, the query extension) and in PostgreSQL (layer 2, the
+ * signed setting under Row-Level Security); with no tenant in context it refuses to run.
+ *
+ * Typed as `@prisma/client`'s PrismaClient; with a client generated elsewhere, inject it as
+ * `@InjectTenantPrisma() prisma: PrismaClient` with your own `PrismaClient` type.
+ */
+export interface PrismaService extends PrismaClient, PrismaServiceExtras {}
+export abstract class PrismaService {}
+
+/**
+ * The same client without the query extension (layer 2 only: PostgreSQL still shows it only the
+ * current tenant's rows). For health checks, global models and the tenant pool; prefer
+ * PrismaService. Inject it by type or with `@InjectUnscopedPrisma()`.
+ */
+export interface UnscopedPrismaService extends PrismaClient, PrismaServiceExtras {}
+export abstract class UnscopedPrismaService {}
+
+/**
+ * The connection behind PrismaService, and its lifecycle: it builds one instance of the app's
+ * PrismaClient class over `@prisma/adapter-pg` and DATABASE_URL (through the tenant-aware pool),
+ * connects on module init with bounded retries, installs the tenant setting key, verifies that
+ * Row-Level Security is really enforced, sends Prisma's log events to Nest's Logger and
+ * disconnects on application shutdown (call `app.enableShutdownHooks()`). Runs once per module.
+ *
+ * @throws InvalidPrismaModuleOptionsError when the `client` option is not a usable PrismaClient
+ *   class (e.g. generated without `engineType = "client"`).
+ */
+@Injectable()
+export class PrismaConnection implements OnModuleInit, OnApplicationShutdown {
+  private readonly logger = new Logger('PrismaModule');
+  readonly settings: ResolvedPrismaOptions;
+  /** The app's client instance, unextended, with PrismaServiceExtras. */
+  readonly client: UnscopedPrismaService;
+  readonly tenantPool: TenantAwarePool;
+  /** The app's schema, read from its client. */
+  readonly source: PrismaSchemaSource;
 
   constructor(@Inject(PRISMA_MODULE_OPTIONS) options: PrismaModuleOptions) {
     const settings = resolvePrismaOptions(options);
@@ -62,13 +99,24 @@ export class PrismaService extends PrismaClient implements OnModuleInit, OnAppli
       ...settings.pool,
       settingSecret: settings.settingSecret,
     });
-    super({
+    const client = instantiatePrismaClient(settings.client, {
       adapter,
       log: settings.log.map((level) => ({ emit: 'event' as const, level })),
-    });
+    }) as PrismaClient;
+    this.source = schemaSourceOf(client, settings.prismaNamespace);
     this.settings = settings;
     this.tenantPool = adapter.pool;
-    const on = this.$on.bind(this) as (
+    const extras: PrismaServiceExtras = {
+      settings,
+      tenantPool: adapter.pool,
+      // Bound to the unextended client: on PrismaService (which forwards it) it needs no tenant.
+      isHealthy: () => this.isHealthy(),
+    };
+    for (const [key, value] of Object.entries(extras)) {
+      Object.defineProperty(client, key, { value, enumerable: false });
+    }
+    this.client = client as UnscopedPrismaService;
+    const on = client.$on.bind(client) as (
       event: string,
       listener: (e: PrismaLogEvent) => void,
     ) => void;
@@ -84,18 +132,18 @@ export class PrismaService extends PrismaClient implements OnModuleInit, OnAppli
   }
 
   async onModuleInit(): Promise<void> {
-    if (!(#brand in this)) return;
     await this.connectWithRetries();
     await this.installSettingKey();
     if (this.settings.rlsCheck !== 'off') {
-      await new RowLevelSecurityVerifier(this, this.settings).verify(this.logger);
+      await new RowLevelSecurityVerifier(this, { ...this.settings, source: this.source }).verify(
+        this.logger,
+      );
     }
   }
 
   async onApplicationShutdown(): Promise<void> {
-    if (!(#brand in this)) return;
     try {
-      await this.$disconnect();
+      await this.client.$disconnect();
     } catch (error) {
       // nestjs/typeorm's rule: shutdown logs, never throws.
       this.logger.error(`Error while disconnecting: ${(error as Error).message}`);
@@ -105,7 +153,7 @@ export class PrismaService extends PrismaClient implements OnModuleInit, OnAppli
   /** True when the database answers a trivial query now. For health checks. */
   async isHealthy(): Promise<boolean> {
     try {
-      await this.$queryRawUnsafe('SELECT 1');
+      await this.client.$queryRawUnsafe('SELECT 1');
       return true;
     } catch {
       return false;
@@ -148,8 +196,8 @@ export class PrismaService extends PrismaClient implements OnModuleInit, OnAppli
     let delay = this.settings.connectRetryDelayMs;
     for (let attempt = 1; ; attempt++) {
       try {
-        await this.$connect();
-        await this.$queryRawUnsafe('SELECT 1');
+        await this.client.$connect();
+        await this.client.$queryRawUnsafe('SELECT 1');
         return;
       } catch (error) {
         if (attempt >= attempts) {

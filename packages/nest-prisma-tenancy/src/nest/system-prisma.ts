@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { PrismaPg } from '@prisma/adapter-pg';
-import { PrismaClient } from '@prisma/client';
+import type { PrismaClient } from '@prisma/client';
+import { instantiatePrismaClient } from '../core/client/prisma-client-schema';
 import pg from 'pg';
 import { SystemClientUnavailableError } from '../core/errors/system-client-unavailable.error';
 import type { PrismaModuleOptions } from './interfaces/prisma-module-options.interface';
@@ -11,7 +12,7 @@ import { poolConfigFor, tenantContext } from '../core/client/tenant-extension';
 /**
  * The explicit, logged escape hatch for cross-tenant administration (billing runs, support tools,
  * data exports). It connects as the role `app_admin`, whose Row-Level Security policy is keyed on
- * the role itself, so it sees every workspace; nothing in the tenant client can switch to it.
+ * the role itself, so it sees every tenant; nothing in the tenant client can switch to it.
  *
  * Every use names its reason and is logged (warn level, logger `SystemPrisma`), which makes the
  * escape hatch greppable in code (`forReason(`) and visible in logs.
@@ -31,7 +32,7 @@ export class SystemPrisma implements OnApplicationShutdown {
   }
 
   /**
-   * The unscoped client, after logging `reason`, the caller's user and tenant context.
+   * The unscoped client (an instance of the app's `client` class), after logging `reason`, the caller's user and tenant context.
    *
    * @throws SystemClientUnavailableError without a reason or without a configured connection.
    */
@@ -45,11 +46,11 @@ export class SystemPrisma implements OnApplicationShutdown {
       `Cross-tenant access: "${reason.trim()}" (user ${tenantContext.getUserId() ?? '-'}, ` +
         `tenant context ${tenantContext.getTenantId() ?? '-'})`,
     );
-    this.client ??= new PrismaClient({
+    this.client ??= instantiatePrismaClient(this.settings.client, {
       adapter: new PrismaPg(new pg.Pool(poolConfigFor(url, this.settings.pool)), {
         disposeExternalPool: true,
       }),
-    });
+    }) as PrismaClient;
     return this.client;
   }
 

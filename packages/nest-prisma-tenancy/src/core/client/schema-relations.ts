@@ -1,6 +1,3 @@
-import { readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-
 /** What the runtime data model of Prisma 6.19 leaves out about a relation field. */
 export interface RelationShape {
   isList: boolean;
@@ -95,12 +92,4 @@ export function parsePrimaryKeys(schema: string): Map<string, string[]> {
     if (single !== undefined) keys.set(model, [single]);
   }
   return keys;
-}
-
-/** The schema the installed `@prisma/client` was generated from (copied beside it by `prisma generate`). */
-export function readGeneratedSchema(): string {
-  return readFileSync(
-    join(dirname(require.resolve('.prisma/client/index.js')), 'schema.prisma'),
-    'utf8',
-  );
 }

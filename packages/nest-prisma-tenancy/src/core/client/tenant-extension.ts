@@ -12,12 +12,14 @@
  *   return prisma.approvalItem.findMany(); // this workspace's items only
  * });
  */
-import { Prisma, type PrismaClient } from '@prisma/client';
+import type { PrismaClient } from '@prisma/client';
+import { Extensions, PrismaClientKnownRequestError } from '@prisma/client/runtime/client';
 import type pg from 'pg';
 import { resolvePoolOptions, type TenantPoolOptions } from '../driver/pool-options';
 import { guardBatchesByTenant } from './tenant-batch-guard';
 import { tenantContext } from '../context/tenant-context';
 import { buildTenantModelMap, type IdentityOptions, type TenantModelMap } from './tenant-models';
+import { schemaSourceOf, type PrismaNamespaceLike } from './prisma-client-schema';
 import { sameId, TenantScoper, type ScopeContext } from './tenant-scoper';
 import { TenantAdapterFactory } from '../driver/tenant-adapter';
 import { TenantAwarePool } from '../driver/tenant-aware-pool';
@@ -46,6 +48,11 @@ export interface TenantClientOptions {
    * see IdentityOptions for each default. `false` leaves them unscoped. Default: on.
    */
   identity?: false | IdentityOptions;
+  /**
+   * The app's generated `Prisma` namespace. Optional: the schema is read from the client instance
+   * (`_runtimeDataModel`, `_engineConfig.inlineSchema`); `Prisma.dmmf` is only a fallback.
+   */
+  prismaNamespace?: PrismaNamespaceLike;
 }
 
 export type { TenantPoolOptions };
@@ -118,11 +125,15 @@ export function createTenantAdapter(
   );
 }
 
-/** The error `findUniqueOrThrow` gives for a missing row, for a row of another tenant too. */
-function notFound(model: string): Prisma.PrismaClientKnownRequestError {
-  return new Prisma.PrismaClientKnownRequestError('No record was found for a query.', {
+/**
+ * The error `findUniqueOrThrow` gives for a missing row, for a row of another tenant too. Its class
+ * is the one of the query compiler runtime every generated client (engineType "client", Prisma 7's
+ * `prisma-client`) shares, so `instanceof Prisma.PrismaClientKnownRequestError` holds in the app.
+ */
+function notFound(model: string, clientVersion: string): PrismaClientKnownRequestError {
+  return new PrismaClientKnownRequestError('No record was found for a query.', {
     code: 'P2025',
-    clientVersion: Prisma.prismaVersion.client,
+    clientVersion,
     meta: { modelName: model, cause: 'No record was found for a query.' },
   });
 }
@@ -141,13 +152,19 @@ const CURRENT: ScopeContext = {
 };
 
 /**
+ * A Prisma Client extension as `defineExtension` returns it: pass it to `client.$extends(...)`.
+ * Typed opaquely; the extended client has the base client's type.
+ */
+export type TenantExtension = (client: never) => unknown;
+
+/**
  * The Prisma Client extension of layer 1. Every operation on a tenant-scoped model gets its
  * arguments scoped when the query runs (when awaited, not when built); with no tenant in context
  * it throws `MissingTenantContextError` and sends nothing. Identity models are scoped to the
  * current user and the current tenant's members (see TenantScoper). Raw SQL needs a tenant too,
  * and runs under Row-Level Security with it.
  */
-export function tenantExtension(map: TenantModelMap) {
+export function tenantExtension(map: TenantModelMap, clientVersion = 'unknown'): TenantExtension {
   const scoper = new TenantScoper(map);
   const raw = Object.fromEntries(
     RAW_OPERATIONS.map((operation) => [
@@ -158,19 +175,19 @@ export function tenantExtension(map: TenantModelMap) {
       },
     ]),
   );
-  return Prisma.defineExtension({
+  return Extensions.defineExtension({
     name: 'tenant-scope',
     query: {
       $allModels: {
         async $allOperations({ model, operation, args, query }) {
           const input = args as Record<string, unknown> | undefined;
           const read = scoper.verifiedUniqueRead(model, operation, input, CURRENT);
-          if (!read) return query(scoper.scope(model, operation, input, CURRENT));
+          if (!read) return query(scoper.scope(model, operation, input, CURRENT) as typeof args);
 
-          const row = (await query(read.args)) as Record<string, unknown> | null;
+          const row = (await query(read.args as typeof args)) as Record<string, unknown> | null;
           if (row === null) return row;
           if (!sameId(row[read.tenantField], read.tenantId)) {
-            if (operation === 'findUniqueOrThrow') throw notFound(model);
+            if (operation === 'findUniqueOrThrow') throw notFound(model, clientVersion);
             return null;
           }
           if (read.stripTenantField) delete row[read.tenantField];
@@ -183,25 +200,34 @@ export function tenantExtension(map: TenantModelMap) {
 }
 
 /**
- * Extends `base` (a PrismaClient built with `createTenantAdapter`) into the tenant-scoped client,
- * and keeps `base`'s request batching from mixing tenants or users (see guardBatchesByTenant).
+ * Extends `base` (the app's PrismaClient instance, built with `createTenantAdapter`) into the
+ * tenant-scoped client, and keeps `base`'s request batching from mixing tenants or users (see
+ * guardBatchesByTenant). The schema is read from `base` itself, whatever its generator and output.
  *
- * @throws InvalidPrismaModuleOptionsError when an option names what the schema does not have.
+ * @throws InvalidPrismaModuleOptionsError when `base` is not a usable Prisma Client, or an option
+ *   names what the schema does not have (or no model has the tenant field).
  */
-export function createTenantPrismaClient(
-  base: PrismaClient,
+export function createTenantPrismaClient<Client extends object = PrismaClient>(
+  base: Client,
   options: TenantClientOptions = {},
-): TenantPrismaClient {
+): Client {
+  const source = schemaSourceOf(base, options.prismaNamespace);
   const map = buildTenantModelMap({
     tenantField: options.tenantField,
     tenantOwned: options.tenantModels,
     rootModel: options.tenantRootModel,
     identity: options.identity,
+    models: source.models,
+    schema: source.schema,
   });
   guardBatchesByTenant(
     base,
     () => tenantContext.getTenantId(),
     () => tenantContext.getUserId(),
   );
-  return base.$extends(tenantExtension(map)) as unknown as TenantPrismaClient;
+  const version = (base as { _clientVersion?: unknown })._clientVersion;
+  const extensible = base as unknown as { $extends(extension: unknown): unknown };
+  return extensible.$extends(
+    tenantExtension(map, typeof version === 'string' ? version : undefined),
+  ) as Client;
 }

@@ -1,11 +1,6 @@
-import { Prisma } from '@prisma/client';
 import { InvalidPrismaModuleOptionsError } from '../errors/invalid-prisma-module-options.error';
-import {
-  parsePrimaryKeys,
-  parseRelationShapes,
-  readGeneratedSchema,
-  type RelationShape,
-} from './schema-relations';
+import { defaultSchemaSource, type DataModelModel } from './prisma-client-schema';
+import { parsePrimaryKeys, parseRelationShapes, type RelationShape } from './schema-relations';
 
 /** A relation field of a model, as the scoper needs it. */
 export interface RelationInfo {
@@ -112,10 +107,10 @@ export interface IdentityOptions {
 
 const SECRET_NAME = /(token|secret|password|hash)$/i;
 
-type DmmfModel = Prisma.DMMF.Model;
+type DmmfModel = DataModelModel;
 
 /**
- * Reads the generated client's schema description and classifies every model.
+ * Reads the app's generated client's schema description and classifies every model.
  *
  * @param tenantField Name of the tenant column field. Default `workspaceId`.
  * @param tenantOwned Explicit list of tenant-owned models. Default: every model with `tenantField`.
@@ -130,14 +125,17 @@ export function buildTenantModelMap(
     tenantField?: string;
     tenantOwned?: readonly string[];
     rootModel?: string | null;
+    /** The models (runtime data model or DMMF). Default: those of `@prisma/client`'s client. */
     models?: readonly DmmfModel[];
-    /** Text of the schema the client was generated from. Default: the generated client's copy. */
+    /** Text of the schema the client was generated from. Default: with `models`, none. */
     schema?: string;
     identity?: false | IdentityOptions;
   } = {},
 ): TenantModelMap {
   const tenantField = options.tenantField ?? 'workspaceId';
-  const dmmfModels = options.models ?? Prisma.dmmf.datamodel.models;
+  const fallback = options.models === undefined ? defaultSchemaSource() : undefined;
+  const dmmfModels = options.models ?? fallback?.models ?? [];
+  const schemaText = options.schema ?? fallback?.schema;
   const byName = new Map(dmmfModels.map((m) => [m.name, m]));
   const rootModel =
     options.rootModel === null
@@ -154,6 +152,14 @@ export function buildTenantModelMap(
     .filter((m) => m.fields.some((f) => f.name === tenantField && f.kind === 'scalar'))
     .map((m) => m.name);
   const owned = new Set(options.tenantOwned ?? derived);
+  if (owned.size === 0) {
+    throw new InvalidPrismaModuleOptionsError(
+      `No tenant models found: no model of the Prisma schema has the scalar field "${tenantField}" ` +
+        `(the tenantField), so the tenant client would scope nothing. Set tenantField to the field ` +
+        `that holds the tenant id in your tenant-owned models, e.g. PrismaModule.forRoot({ ` +
+        `tenantField: 'tenantId' }), or add "${tenantField}" to them and run \`prisma generate\`.`,
+    );
+  }
   for (const name of owned) {
     const model = byName.get(name);
     if (!model) {
@@ -177,8 +183,8 @@ export function buildTenantModelMap(
     );
   }
 
-  const shapes = relationShapes(dmmfModels, options.schema);
-  const primaryKeys = primaryKeyLookup(options.schema);
+  const shapes = relationShapes(dmmfModels, schemaText);
+  const primaryKeys = primaryKeyLookup(schemaText);
   const relationsOf = new Map<string, Map<string, RelationInfo>>();
   for (const model of dmmfModels) {
     const relations = new Map<string, RelationInfo>();
@@ -429,14 +435,11 @@ function relationShapes(
     if (typeof field.isList === 'boolean' && Array.isArray(field.relationFromFields)) {
       return { isList: field.isList, fromFields: (field.relationFromFields as string[]).slice() };
     }
-    parsed ??= parseRelationShapes(
-      schema ?? readGeneratedSchema(),
-      new Set(models.map((m) => m.name)),
-    );
+    parsed ??= parseRelationShapes(requireSchema(schema), new Set(models.map((m) => m.name)));
     const shape = parsed.get(`${model}.${field.name}`);
     if (!shape) {
       throw new Error(
-        `The relation ${model}.${field.name} is not in the generated client's schema.prisma; ` +
+        `The relation ${model}.${field.name} is not in the generated client's schema text; ` +
           `run \`prisma generate\` so that the client and the schema agree.`,
       );
     }
@@ -456,7 +459,20 @@ function primaryKeyLookup(schema: string | undefined): (model: DmmfModel) => str
     const flagged = model.fields.filter((f) => (f as { isId?: boolean }).isId === true);
     if (flagged.length > 0) return flagged.map((f) => f.name);
     if (model.fields.some((f) => typeof (f as { isId?: unknown }).isId === 'boolean')) return [];
-    parsed ??= parsePrimaryKeys(schema ?? readGeneratedSchema());
+    parsed ??= parsePrimaryKeys(requireSchema(schema));
     return parsed.get(model.name) ?? [];
   };
+}
+
+/**
+ * The schema text, needed when the models do not say which fields are lists, keys and foreign keys.
+ *
+ * @throws InvalidPrismaModuleOptionsError when the client carries none.
+ */
+function requireSchema(schema: string | undefined): string {
+  if (schema !== undefined) return schema;
+  throw new InvalidPrismaModuleOptionsError(
+    'The Prisma Client carries no schema text (_engineConfig.inlineSchema) and its models do not ' +
+      'describe relations and keys: pass a client generated by Prisma 6.19 or later (or a full DMMF).',
+  );
 }

@@ -1,4 +1,4 @@
-import { Prisma } from '@prisma/client';
+import { skip } from '@prisma/client/runtime/client';
 import { CrossTenantWriteError } from '../errors/cross-tenant-write.error';
 import { MissingTenantContextError } from '../errors/missing-tenant-context.error';
 import { MissingUserContextError } from '../errors/missing-user-context.error';
@@ -96,9 +96,7 @@ class QueryContext {
 
 /** A plain argument object (not an array, not `Prisma.skip`, which means "leave this out"). */
 function isObject(value: unknown): value is Record<string, unknown> {
-  return (
-    typeof value === 'object' && value !== null && !Array.isArray(value) && value !== Prisma.skip
-  );
+  return typeof value === 'object' && value !== null && !Array.isArray(value) && value !== skip;
 }
 
 /** Tenant ids are UUIDs: compare them case-insensitively. */
@@ -117,7 +115,7 @@ function mapOneOrMany(value: unknown, fn: (item: Args) => Args): unknown {
 
 /** True for a selection value that asks for the field (not `false`, `undefined` or skip). */
 function selected(value: unknown): boolean {
-  return value !== false && value !== undefined && value !== Prisma.skip;
+  return value !== false && value !== undefined && value !== skip;
 }
 
 /**
@@ -586,9 +584,9 @@ export class TenantScoper {
     const inner = (w: unknown) => this.filter(target, w, ctx, 'read');
     if (relation.isList) {
       const out: Where = { ...value };
-      if ('some' in value && value.some !== Prisma.skip) out.some = inner(value.some);
-      if ('none' in value && value.none !== Prisma.skip) out.none = inner(value.none);
-      if ('every' in value && value.every !== Prisma.skip) {
+      if ('some' in value && value.some !== skip) out.some = inner(value.some);
+      if ('none' in value && value.none !== skip) out.none = inner(value.none);
+      if ('every' in value && value.every !== skip) {
         const condition = isObject(value.every) ? this.where(target, value.every, ctx) : {};
         const own = this.restriction(target, ctx, 'read');
         // "every related row this context sees matches": rows it does not see do not count.
@@ -698,7 +696,7 @@ export class TenantScoper {
   }
 
   private count(info: ModelInfo, value: unknown, ctx: QueryContext): unknown {
-    if (value === Prisma.skip) return value;
+    if (value === skip) return value;
     const lists = [...info.relations.entries()].filter(([, r]) => r.isList);
     if (value === true) {
       for (const [name, r] of lists) this.reach(info, `_count.${name}`, this.info(r.target));

@@ -1,5 +1,5 @@
-import { Prisma } from '@prisma/client';
 import { buildTenantModelMap } from '../client/tenant-models';
+import { defaultSchemaSource, type PrismaSchemaSource } from '../client/prisma-client-schema';
 
 /** Which models are tenant-scoped: the options the start-up check shares with the tenant client. */
 export interface TenantTableOptions {
@@ -9,6 +9,11 @@ export interface TenantTableOptions {
   tenantModels?: readonly string[];
   /** The tenant root (its id is the tenant id). Default `Workspace` when it exists. */
   tenantRootModel?: string | null;
+  /**
+   * The app's schema, read from its client (`schemaSourceOf(client)`). Default: the schema of
+   * `@prisma/client`'s generated client.
+   */
+  source?: PrismaSchemaSource;
 }
 
 /** A tenant-scoped table and the database column that holds its workspace id. */
@@ -21,16 +26,19 @@ export interface TenantTable {
 
 /**
  * The tenant-scoped tables (tenant-owned and the root) with their tenant columns, sorted by
- * name, from the generated client's schema.
+ * name, from the app's client's schema.
  */
 export function tenantTableColumns(options: TenantTableOptions = {}): TenantTable[] {
+  const source = options.source ?? defaultSchemaSource();
   const map = buildTenantModelMap({
     tenantField: options.tenantField,
     tenantOwned: options.tenantModels,
     rootModel: options.tenantRootModel,
+    models: source.models,
+    schema: source.schema,
   });
   const tables: TenantTable[] = [];
-  for (const model of Prisma.dmmf.datamodel.models) {
+  for (const model of source.models) {
     const field = map.models.get(model.name)?.tenantField;
     if (field === undefined) continue;
     const column = model.fields.find((f) => f.name === field)?.dbName ?? field;

@@ -1,8 +1,14 @@
 import type { TenantPoolOptions } from '../../core/driver/pool-options';
-import type { Prisma } from '@prisma/client';
 import type { TenantPrismaClient } from '../../core/client/tenant-extension';
 import type { IdentityOptions } from '../../core/client/tenant-models';
 import type { TenancyAuthOptions } from './tenancy-auth-options.interface';
+import type {
+  PrismaClientClass,
+  PrismaNamespaceLike,
+} from '../../core/client/prisma-client-schema';
+
+/** A Prisma Client log level. */
+export type PrismaLogLevel = 'info' | 'query' | 'warn' | 'error';
 
 /** How bearer tokens are verified by `@TenantScoped()` / `@Authenticated()`. */
 export interface TenancyJwtOptions {
@@ -21,6 +27,18 @@ export interface TenancyJwtOptions {
 /** Options of `PrismaModule.forRoot()` / `forRootAsync()`. Every option has a default. */
 export interface PrismaModuleOptions extends TenancyAuthOptions {
   /**
+   * Your generated `PrismaClient` class, e.g. `import { PrismaClient } from '@prisma/client'` or
+   * from the `output` path of your generator (`prisma-client-js` with `engineType = "client"`, or
+   * `prisma-client`). PrismaModule builds one instance with the tenant driver adapter and reads the
+   * schema from it. Checked at start-up. Default: `PrismaClient` of `@prisma/client`.
+   */
+  client?: PrismaClientClass;
+  /**
+   * Your generated `Prisma` namespace. Optional: only its `dmmf` is read, and only when the client
+   * instance carries no runtime data model. Default: none.
+   */
+  prismaNamespace?: PrismaNamespaceLike;
+  /**
    * Runtime connection URL, as the role `app_runtime` (pooled: PgBouncer / Supabase transaction
    * mode is fine). Default: `process.env.DATABASE_URL`.
    */
@@ -34,7 +52,7 @@ export interface PrismaModuleOptions extends TenancyAuthOptions {
    * Prisma log levels, sent to Nest's Logger (context `PrismaModule`).
    * Default: `['query', 'error', 'warn']` when NODE_ENV is `development` (or unset), else `['error', 'warn']`.
    */
-  log?: Prisma.LogLevel[];
+  log?: PrismaLogLevel[];
   /** The tenant column field of tenant-owned models. Default: `'workspaceId'`. */
   tenantField?: string;
   /**

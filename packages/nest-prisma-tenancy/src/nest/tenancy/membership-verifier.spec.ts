@@ -6,6 +6,7 @@ import { PRISMA_MODULE_OPTIONS } from '../prisma.module-definition';
 import { PrismaService } from '../prisma.service';
 import { tenantContext } from '../../core/client/tenant-extension';
 import { MembershipVerifier } from './membership-verifier';
+import { InvalidPrismaModuleOptionsError } from '../prisma-options';
 
 const tenantId = randomUUID();
 const userId = randomUUID();
@@ -80,5 +81,51 @@ describe('MembershipVerifier', () => {
 
     await expect(verifier.isMember(tenantId, userId)).resolves.toBe(true);
     expect(query).not.toHaveBeenCalled();
+  });
+
+  it('membership: { model, tenantField, userField } names the table and columns', async () => {
+    const { verifier, seen } = await setup(
+      { membership: { model: 'ApiKey', tenantField: 'workspaceId', userField: 'createdById' } },
+      1,
+    );
+
+    await expect(verifier.isMember(tenantId, userId)).resolves.toBe(true);
+    expect(seen[0].sql).toBe(
+      'SELECT 1 FROM "public"."api_keys" WHERE "workspace_id" = $1 AND "created_by_id" = $2 LIMIT 1',
+    );
+  });
+
+  it('refuses at start-up a membership model or field that does not exist, naming the fix', async () => {
+    await expect(setup({ membership: { model: 'Membership' } }, 1)).rejects.toThrow(
+      new InvalidPrismaModuleOptionsError(
+        'The membership model Membership does not exist in the Prisma schema: pass ' +
+          "membership: { model: '<YourMembershipModel>', tenantField, userField }, a function " +
+          'async ({ tenantId, userId, prisma }) => boolean, or membership: false.',
+      ),
+    );
+    await expect(setup({ membership: { userField: 'memberId' } }, 1)).rejects.toThrow(
+      /^The membership model WorkspaceMember has no scalar field memberId: set membership.userField to one of id, workspaceId, userId/,
+    );
+  });
+
+  it('membership: false answers yes without a query, and wins over verifyMembership', async () => {
+    const { verifier, query } = await setup({ membership: false, verifyMembership: true }, 0);
+
+    await expect(verifier.isMember(tenantId, userId)).resolves.toBe(true);
+    expect(query).not.toHaveBeenCalled();
+  });
+
+  it('a callback (membership or verifyMembership) runs in the workspace’s context', async () => {
+    for (const key of ['membership', 'verifyMembership'] as const) {
+      const tenants: Array<string | undefined> = [];
+      const check = jest.fn(() => {
+        tenants.push(tenantContext.getTenantId());
+        return Promise.resolve(true);
+      });
+      const { verifier } = await setup({ [key]: check }, 0);
+
+      await expect(verifier.isMember(tenantId, userId)).resolves.toBe(true);
+      expect(tenants).toEqual([tenantId]);
+    }
   });
 });

@@ -3,6 +3,7 @@ import { ExecutionContextHost } from '@nestjs/core/helpers/execution-context-hos
 import { Test } from '@nestjs/testing';
 import { ClsModule, ClsService } from 'nestjs-cls';
 import { randomUUID } from 'node:crypto';
+import { SignJWT } from 'jose';
 import { of, lastValueFrom } from 'rxjs';
 import type { PrismaModuleOptions } from '../interfaces/prisma-module-options.interface';
 import { TENANT_PRISMA_CLIENT } from '../prisma.constants';
@@ -262,5 +263,43 @@ describe('nestjs-cls at start-up', () => {
     expect(warn).not.toHaveBeenCalled();
     warn.mockRestore();
     await moduleRef.close();
+  });
+});
+
+describe('jwt.subjectFormat and jwt.userIdClaim (token path)', () => {
+  const SECRET = 'request-identity-spec-secret-0123456789-abcdef';
+  const bearer = async (payload: Record<string, unknown>) =>
+    `Bearer ${await new SignJWT(payload)
+      .setProtectedHeader({ alg: 'HS256' })
+      .setExpirationTime('1h')
+      .sign(new TextEncoder().encode(SECRET))}`;
+  const contextWith = (authorization: string) => contextFor({ headers: { authorization } });
+
+  it("'any' accepts a non-UUID sub; the user id comes from userIdClaim", async () => {
+    const s = await setup({ jwt: { secret: SECRET, subjectFormat: 'any', userIdClaim: 'uid' } });
+
+    await expect(
+      s.run(contextWith(await bearer({ sub: 'auth0|42', uid: userId, workspaceId: orgId }))),
+    ).resolves.toEqual({ tenantId: orgId, userId });
+    expect(
+      await failure(s.run(contextWith(await bearer({ sub: 'auth0|42', workspaceId: orgId })))),
+    ).toEqual({ status: 401, message: 'The token has no valid user id (uid must be a UUID)' });
+  });
+
+  it("'uuid' (the default) and a validator refuse other subjects with 401", async () => {
+    const byDefault = await setup({ jwt: { secret: SECRET } });
+    const validated = await setup({
+      jwt: { secret: SECRET, subjectFormat: (sub) => sub.startsWith('user:'), userIdClaim: 'uid' },
+    });
+    const token = await bearer({ sub: 'auth0|42', uid: userId, workspaceId: orgId });
+
+    expect(await failure(byDefault.run(contextWith(token)))).toEqual({
+      status: 401,
+      message: 'The token has no valid subject (sub)',
+    });
+    expect(await failure(validated.run(contextWith(token)))).toEqual({
+      status: 401,
+      message: 'The token has no valid subject (sub)',
+    });
   });
 });

@@ -1,6 +1,15 @@
 import { UnauthorizedException } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
-import { createHmac, generateKeyPairSync, randomUUID } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import {
+  createHmac,
+  createPrivateKey,
+  generateKeyPairSync,
+  randomUUID,
+  type KeyObject,
+} from 'node:crypto';
+import { exportJWK, generateKeyPair, SignJWT, type JWTPayload, type KeyLike } from 'jose';
 import jwt from 'jsonwebtoken';
 import type { TenancyJwtOptions } from '../interfaces/prisma-module-options.interface';
 import { PRISMA_MODULE_OPTIONS } from '../prisma.module-definition';
@@ -328,5 +337,111 @@ describe('with an issuer and an audience', () => {
     expect(
       await fromEnv.verify(`Bearer ${hs256(claims(), { issuer: ISSUER, audience: AUDIENCE })}`),
     ).toHaveProperty('sub');
+  });
+});
+
+describe('other algorithms (jose)', () => {
+  const pem = (key: KeyObject) => key.export({ type: 'spki', format: 'pem' }) as string;
+  const sign = (alg: string, key: KeyObject | Uint8Array, payload: JWTPayload = claims()) =>
+    new SignJWT(payload).setProtectedHeader({ alg }).setExpirationTime('1h').sign(key);
+
+  it('an EC public key accepts ES256 by default; an Ed25519 key, EdDSA', async () => {
+    const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const ed = generateKeyPairSync('ed25519');
+    const es = await verifierWith({ publicKey: pem(ec.publicKey) });
+    const eddsa = await verifierWith({ publicKey: pem(ed.publicKey) });
+    const payload = claims();
+
+    await expect(
+      es.verify(`Bearer ${await sign('ES256', ec.privateKey, payload)}`),
+    ).resolves.toMatchObject(payload);
+    await expect(
+      eddsa.verify(`Bearer ${await sign('EdDSA', ed.privateKey, payload)}`),
+    ).resolves.toMatchObject(payload);
+    expect(await rejection(es, `Bearer ${await sign('EdDSA', ed.privateKey)}`)).toEqual(DISALLOWED);
+  });
+
+  it('jwt.algorithms opens HS384/HS512 and PS256, and closes the defaults', async () => {
+    const verifier = await verifierWith({
+      secret: SECRET,
+      publicKey: trusted.publicKey,
+      algorithms: ['HS512', 'PS256'],
+    });
+    const secret = new TextEncoder().encode(SECRET);
+    const rsa = createPrivateKey(trusted.privateKey);
+
+    await expect(verifier.verify(`Bearer ${await sign('HS512', secret)}`)).resolves.toHaveProperty(
+      'sub',
+    );
+    await expect(verifier.verify(`Bearer ${await sign('PS256', rsa)}`)).resolves.toHaveProperty(
+      'sub',
+    );
+    expect(await rejection(verifier, `Bearer ${hs256()}`)).toEqual(DISALLOWED);
+    await expect(verifierWith({ secret: SECRET, algorithms: ['RS256'] })).rejects.toThrow(
+      'jwt.algorithms [RS256] matches none of the configured keys',
+    );
+  });
+
+  it('needs no key when identity comes from the request', async () => {
+    const moduleRef = await Test.createTestingModule({
+      providers: [
+        TokenVerifier,
+        { provide: PRISMA_MODULE_OPTIONS, useValue: { auth: { resolve: 'request' } } },
+      ],
+    }).compile();
+
+    expect(moduleRef.get(TokenVerifier).enabled).toBe(false);
+  });
+});
+
+describe('with a remote JWKS (jwt.jwksUrl)', () => {
+  let server: Server;
+  let url: string;
+  let fetched = 0;
+  let signingKey: KeyLike;
+
+  beforeAll(async () => {
+    const { publicKey, privateKey } = await generateKeyPair('ES256');
+    signingKey = privateKey;
+    const jwks = {
+      keys: [{ ...(await exportJWK(publicKey)), kid: 'k1', alg: 'ES256', use: 'sig' }],
+    };
+    server = createServer((_, response) => {
+      fetched += 1;
+      response.setHeader('content-type', 'application/json');
+      response.end(JSON.stringify(jwks));
+    });
+    await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/.well-known/jwks.json`;
+  });
+
+  afterAll(async () => {
+    await new Promise((done) => server.close(done));
+  });
+
+  const es256 = (kid: string, key: KeyLike = signingKey, payload: JWTPayload = claims()) =>
+    new SignJWT(payload)
+      .setProtectedHeader({ alg: 'ES256', kid })
+      .setExpirationTime('1h')
+      .sign(key);
+
+  it('accepts a token signed by a key of the set, and fetches the set once', async () => {
+    const verifier = await verifierWith({ jwksUrl: url });
+    const payload = claims();
+
+    await expect(
+      verifier.verify(`Bearer ${await es256('k1', signingKey, payload)}`),
+    ).resolves.toMatchObject(payload);
+    await expect(verifier.verify(`Bearer ${await es256('k1')}`)).resolves.toHaveProperty('sub');
+    expect(fetched).toBe(1);
+  });
+
+  it('refuses an unknown kid and another key with 401', async () => {
+    const verifier = await verifierWith({ jwksUrl: url });
+    const { privateKey: otherKey } = await generateKeyPair('ES256');
+
+    expect(await rejection(verifier, `Bearer ${await es256('k2')}`)).toEqual(INVALID);
+    expect(await rejection(verifier, `Bearer ${await es256('k1', otherKey)}`)).toEqual(INVALID);
+    expect(await rejection(verifier, `Bearer ${hs256()}`)).toEqual(DISALLOWED);
   });
 });

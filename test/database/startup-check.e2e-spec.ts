@@ -140,8 +140,8 @@ describe('policies: the behaviour proof, not the policy text', () => {
     );
     expect(report).toEqual({
       problems: [
-        'table public.approval_items shows rows of other workspaces (1 with the signed setting of ' +
-          'an unknown workspace, 1 with no setting, 1 with a bare workspace id (forged), 1 with an ' +
+        'table public.approval_items shows rows of other tenants (1 with the signed setting of ' +
+          'an unknown tenant, 1 with no setting, 1 with a bare tenant id (forged), 1 with an ' +
           'altered signature (forged), 1 with a setting signed two days ago (expired)): a policy ' +
           'that applies to the runtime role lets them through (leak, tenant_isolation_select); ' +
           'each must compare workspace_id = (SELECT public.current_workspace_id()) and nothing ' +
@@ -161,8 +161,8 @@ describe('policies: the behaviour proof, not the policy text', () => {
       'policy open_read on public.workspaces applies to the runtime role but does not compare ' +
         'with public.current_workspace_id() (a bypass): DROP POLICY open_read ON ' +
         `public.workspaces, then ${fix('workspaces', 'id')}`,
-      'table public.workspaces shows rows of other workspaces (1 with the signed setting of an ' +
-        'unknown workspace, 1 with no setting, 1 with a bare workspace id (forged), 1 with an ' +
+      'table public.workspaces shows rows of other tenants (1 with the signed setting of an ' +
+        'unknown tenant, 1 with no setting, 1 with a bare tenant id (forged), 1 with an ' +
         'altered signature (forged), 1 with a setting signed two days ago (expired)): a policy ' +
         'that applies to the runtime role lets them through (open_read, tenant_isolation_select); ' +
         'each must compare id = (SELECT public.current_workspace_id()) and nothing else: drop ' +
@@ -180,8 +180,8 @@ describe('policies: the behaviour proof, not the policy text', () => {
       () => check(),
     );
     expect(report.problems).toEqual([
-      'table public.webhooks did not refuse a row for another workspace: INSERT of workspace_id ' +
-        '= <another workspace> with the signed setting of an unknown workspace failed with 23502 ' +
+      'table public.webhooks did not refuse a row for another tenant: INSERT of workspace_id ' +
+        '= <another tenant> with the signed setting of an unknown tenant failed with 23502 ' +
         '(null value in column "url" of relation "webhooks" violates not-null constraint) instead ' +
         "of Row-Level Security's 42501, so its policies did not refuse it (or something ran " +
         'before them); INSERT policies of the runtime role: leak_insert, tenant_isolation_insert. ' +
@@ -222,8 +222,8 @@ describe('catalog rules', () => {
     );
     expect(report.problems).toEqual([
       `table public.webhooks does not have Row-Level Security enabled: ${fix('webhooks')}`,
-      'table public.webhooks did not refuse a row for another workspace: INSERT of workspace_id ' +
-        '= <another workspace> with the signed setting of an unknown workspace failed with 23502 ' +
+      'table public.webhooks did not refuse a row for another tenant: INSERT of workspace_id ' +
+        '= <another tenant> with the signed setting of an unknown tenant failed with 23502 ' +
         '(null value in column "url" of relation "webhooks" violates not-null constraint) instead ' +
         "of Row-Level Security's 42501, so its policies did not refuse it (or something ran " +
         'before them); INSERT policies of the runtime role: tenant_isolation_insert. Each must ' +
@@ -283,8 +283,8 @@ describe('catalog rules', () => {
       'table public.webhooks is owned by the runtime role and its Row-Level Security is not ' +
         'FORCEd: ALTER TABLE public.webhooks FORCE ROW LEVEL SECURITY (better: connect as a role ' +
         'that owns no table)',
-      'table public.webhooks did not refuse a row for another workspace: INSERT of workspace_id ' +
-        '= <another workspace> with the signed setting of an unknown workspace failed with 23502 ' +
+      'table public.webhooks did not refuse a row for another tenant: INSERT of workspace_id ' +
+        '= <another tenant> with the signed setting of an unknown tenant failed with 23502 ' +
         '(null value in column "url" of relation "webhooks" violates not-null constraint) instead ' +
         "of Row-Level Security's 42501, so its policies did not refuse it (or something ran " +
         'before them); INSERT policies of the runtime role: tenant_isolation_insert. Each must ' +
@@ -427,7 +427,7 @@ describe('foreign keys', () => {
         'foreign key check_plain_fk on public.approval_comments (approval_item_id) → ' +
           'public.approval_items (id) does not pair workspace_id with ' +
           'public.approval_items.workspace_id: PostgreSQL checks foreign keys without Row-Level ' +
-          'Security, so a row of one workspace can reference (and probe for) a row of another; ' +
+          'Security, so a row of one tenant can reference (and probe for) a row of another; ' +
           'make it composite: FOREIGN KEY (workspace_id, approval_item_id) REFERENCES ' +
           'public.approval_items (workspace_id, id) (with a unique constraint on ' +
           'public.approval_items (workspace_id, id))',
@@ -448,7 +448,7 @@ describe('foreign keys', () => {
     expect(report.problems).toEqual([
       'foreign key check_root_fk on public.approval_items (project_id) → public.workspaces (id) ' +
         'does not pair workspace_id with public.workspaces.id: PostgreSQL checks foreign keys ' +
-        'without Row-Level Security, so a row of one workspace can reference (and probe for) a ' +
+        'without Row-Level Security, so a row of one tenant can reference (and probe for) a ' +
         'row of another; point it at the tenant column instead (FOREIGN KEY (workspace_id) ' +
         'REFERENCES public.workspaces (id)) or drop it',
     ]);
@@ -471,7 +471,7 @@ describe('foreign keys', () => {
           'foreign keys cascade from global tables into tenant tables: check_cascade_fk ' +
           '(public.users → public.approval_comments (author_id) ON UPDATE CASCADE); ' +
           'check_cascade_fk (public.users → public.approval_items (created_by_id) ON DELETE ' +
-          'CASCADE). Deleting or re-keying such a global row changes rows of every workspace, ' +
+          'CASCADE). Deleting or re-keying such a global row changes rows of every tenant, ' +
           'outside Row-Level Security: keep the runtime role unable to do either (no DELETE ' +
           'policy, immutable keys), or use ON DELETE SET NULL / RESTRICT';
         await expect(check()).resolves.toEqual({ problems: [], warnings: [warning] });
@@ -532,7 +532,7 @@ describe('the tenant setting', () => {
         /^a freshly signed tenant setting was not accepted: public\.current_workspace_id\(\) returned NULL instead of /,
       ),
       expect.stringMatching(
-        /^public\.current_workspace_id\(\) accepted a bare workspace id \(forged\) \(it returned [0-9a-f-]{36}\): SQL running as the runtime role could claim any workspace\. Apply the migrations that verify the signed setting \(npm run db:deploy\)$/,
+        /^public\.current_workspace_id\(\) accepted a bare tenant id \(forged\) \(it returned [0-9a-f-]{36}\): SQL running as the runtime role could claim any tenant\. Apply the migrations that verify the signed setting \(npm run db:deploy\)$/,
       ),
     ]);
   });

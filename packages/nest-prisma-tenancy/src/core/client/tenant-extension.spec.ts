@@ -437,7 +437,7 @@ describe('tenant client (createTenantPrismaClient over createTenantAdapter)', ()
       await expect(
         inOwn(() => db.approvalItem.create({ data: { title: 'elsewhere', workspaceId: b.id } })),
       ).rejects.toThrow(
-        new CrossTenantWriteError('ApprovalItem', 'workspaceId names another workspace'),
+        new CrossTenantWriteError('ApprovalItem', 'workspaceId names another tenant'),
       );
       expect([await stateOf(a.id), await stateOf(b.id)]).toEqual(before);
     });
@@ -506,7 +506,7 @@ describe('tenant client (createTenantPrismaClient over createTenantAdapter)', ()
         await expect(
           inOwn(() => createMany([{ title: 'fine' }, { title: 'elsewhere', workspaceId: b.id }])),
         ).rejects.toThrow(
-          new CrossTenantWriteError('ApprovalItem', 'workspaceId names another workspace'),
+          new CrossTenantWriteError('ApprovalItem', 'workspaceId names another tenant'),
         );
         expect([await stateOf(a.id), await stateOf(b.id)]).toEqual(before);
       },
@@ -597,7 +597,7 @@ describe('tenant client (createTenantPrismaClient over createTenantAdapter)', ()
       ).rejects.toThrow(
         new CrossTenantWriteError(
           'ApprovalItem',
-          'changing workspaceId would move the row to another workspace',
+          'changing workspaceId would move the row to another tenant',
         ),
       );
       expect(await stateOf(a.id)).toEqual(before);

@@ -125,7 +125,7 @@ describe('TenantScoper', () => {
       });
       expect(() =>
         scope('ApprovalItem', 'create', { data: { title: 't', workspaceId: B } }),
-      ).toThrow(new CrossTenantWriteError('ApprovalItem', 'workspaceId names another workspace'));
+      ).toThrow(new CrossTenantWriteError('ApprovalItem', 'workspaceId names another tenant'));
     });
 
     it('connects the workspace relation when checked create data has a relation object', () => {
@@ -181,7 +181,7 @@ describe('TenantScoper', () => {
         data: { name: 'Acme', slug: 'acme', id: A },
       });
       expect(() => scope('Workspace', 'create', { data: { id: B, name: 'x', slug: 'x' } })).toThrow(
-        new CrossTenantWriteError('Workspace', 'id names another workspace'),
+        new CrossTenantWriteError('Workspace', 'id names another tenant'),
       );
     });
   });
@@ -249,7 +249,7 @@ describe('TenantScoper', () => {
       ).toThrow(
         new CrossTenantWriteError(
           'ApprovalItem',
-          'changing workspaceId would move the row to another workspace',
+          'changing workspaceId would move the row to another tenant',
         ),
       );
       expect(() =>
@@ -495,7 +495,7 @@ describe('TenantScoper', () => {
     };
 
     describe('user reads', () => {
-      it('sees the current user and the current workspace’s members', () => {
+      it('sees the current user and the current tenant’s members', () => {
         expect(as(both, 'User', 'findMany')).toEqual({ where: visible });
         expect(as(both, 'User', 'findUnique', { where: { email: 'a@b.c' } })).toEqual({
           where: { email: 'a@b.c', AND: [visible] },

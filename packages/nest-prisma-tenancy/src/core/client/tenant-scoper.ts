@@ -48,7 +48,7 @@ const RETURNS_ROWS = new Set([
 const AGGREGATES = ['_count', '_min', '_max', '_avg', '_sum'] as const;
 
 const IDENTITY_ADVICE =
-  'The tenant client reads only the current user and the current workspace’s members, and writes ' +
+  'The tenant client reads only the current user and the current tenant’s members, and writes ' +
   'only the current user’s own identity rows; use SystemPrisma.forReason(...) for anything else ' +
   '(every call is logged).';
 const SECRET_ADVICE =
@@ -319,7 +319,7 @@ export class TenantScoper {
           throw new UnscopableQueryError(
             info.name,
             operation,
-            `the tenant client never deletes a ${info.name} (it would reach into every workspace ` +
+            `the tenant client never deletes a ${info.name} (it would reach into every tenant ` +
               `the user belongs to)`,
             IDENTITY_ADVICE,
           );
@@ -511,7 +511,7 @@ export class TenantScoper {
             `orderBy.${key}`,
             tenantScoped
               ? `ordering by the tenant-scoped relation ${relation.target} from here would rank by ` +
-                `other workspaces' rows too`
+                `other tenants' rows too`
               : `ordering by the relation ${relation.target} from here would rank by rows the ` +
                 `tenant client does not show`,
             ...(tenantScoped ? [] : [IDENTITY_ADVICE]),
@@ -808,7 +808,7 @@ export class TenantScoper {
       if (out.id !== undefined && !sameId(out.id, t)) {
         throw new CrossTenantWriteError(
           info.name,
-          'a workspace can only be created with the current tenant id',
+          `a ${info.name} can only be created with the current tenant id`,
         );
       }
       return { ...out, id: t };
@@ -852,8 +852,8 @@ export class TenantScoper {
           throw new CrossTenantWriteError(
             info.name,
             mode === 'create'
-              ? `${key} names another workspace`
-              : `changing ${key} would move the row to another workspace`,
+              ? `${key} names another tenant`
+              : `changing ${key} would move the row to another tenant`,
           );
         }
         if (mode === 'update' && info.idFields.includes(key)) refuseKeyChange(key);
@@ -872,7 +872,7 @@ export class TenantScoper {
         if (!ok) {
           throw new CrossTenantWriteError(
             info.name,
-            `${key} may only be { connect: { id: <current workspace> } }`,
+            `${key} may only be { connect: { id: <current tenant> } }`,
           );
         }
         out[key] = value;

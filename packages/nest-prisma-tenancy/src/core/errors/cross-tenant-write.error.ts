@@ -10,9 +10,9 @@ export class CrossTenantWriteError extends TenancyError {
     readonly detail: string,
   ) {
     super(
-      `${model}: ${detail}. The tenant client writes only to the current workspace; leave the ` +
-        `workspace out of the data (it is filled in for you), or use the system client for ` +
-        `deliberate cross-workspace administration.`,
+      `${model}: ${detail}. The tenant client writes only to the current tenant; leave the ` +
+        `tenant out of the data (it is filled in for you), or use the system client for ` +
+        `deliberate cross-tenant administration.`,
     );
   }
 }

@@ -9,7 +9,7 @@ export class MissingTenantContextError extends TenancyError {
     super(
       `${target} needs a tenant, but none is set in the current context, so the query was not run. ` +
         `In an HTTP handler, mark the controller or handler with @TenantScoped(); in a job, script or ` +
-        `queue handler, wrap the work in runInTenant(workspaceId, () => ...). A query built inside ` +
+        `queue handler, wrap the work in runInTenant(tenantId, () => ...). A query built inside ` +
         `runInTenant but awaited outside it runs outside the tenant too: await it inside the callback.`,
     );
   }

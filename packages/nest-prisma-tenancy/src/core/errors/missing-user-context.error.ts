@@ -11,7 +11,7 @@ export class MissingUserContextError extends TenancyError {
       `${target} needs the current user, but none is set in the current context, so the query was ` +
         `not run. In an HTTP handler, mark the controller or handler with @TenantScoped() or ` +
         `@Authenticated() (the token's sub becomes the user); in a job acting for a user, use ` +
-        `runInTenant(workspaceId, () => ..., { userId }); for work that is not on behalf of one ` +
+        `runInTenant(tenantId, () => ..., { userId }); for work that is not on behalf of one ` +
         `user, use SystemPrisma.forReason(...).`,
     );
   }

@@ -6,7 +6,7 @@ export class SystemClientUnavailableError extends TenancyError {
     super(
       `The system (cross-tenant) client cannot be used: ${detail}. Configure it with the ` +
         `PrismaModule option systemUrl (SYSTEM_DATABASE_URL, as the role app_admin) and call ` +
-        `systemPrisma.forReason('why this needs every workspace').`,
+        `systemPrisma.forReason('why this needs every tenant').`,
     );
   }
 }

@@ -3,7 +3,7 @@ import { TenancyError } from './tenancy.error';
 /** What UnscopableQueryError advises by default: the fix for tenant-owned relations. */
 const TENANT_ADVICE =
   'Query the tenant-owned model directly (it is scoped), or give the relation a composite foreign ' +
-  'key that includes workspaceId (see README, "Adding a tenant-owned model").';
+  'key that includes the tenant field (see README, "Adding a tenant-owned model").';
 
 /**
  * The query reaches tenant-owned rows in a way the tenant client cannot restrict to the current

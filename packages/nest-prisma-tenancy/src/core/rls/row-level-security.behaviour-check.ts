@@ -50,7 +50,7 @@ function describe(error: unknown): string {
  * is always rolled back (each statement inside a SAVEPOINT so one failure does not hide the rest),
  * that the policies isolate workspaces rather than merely mention the setting:
  *
- * - with the signed setting of a random, unknown workspace, with no setting, with a bare (forged)
+ * - with the signed setting of a random, unknown tenant, with no setting, with a bare (forged)
  *   workspace id, with a signature altered by one digit and with a setting signed two days ago,
  *   every tenant table (the root included) shows no row (counted up to 1000);
  * - `public.current_workspace_id()` yields the random workspace for its freshly signed setting
@@ -99,12 +99,12 @@ class BehaviourProof {
     const tenant = randomUUID();
     const scenarios: Scenario[] = [
       {
-        label: 'the signed setting of an unknown workspace',
+        label: 'the signed setting of an unknown tenant',
         value: signer.sign(tenant, undefined),
         expected: tenant,
       },
       { label: 'no setting', value: '', expected: null },
-      { label: 'a bare workspace id (forged)', value: randomUUID(), expected: null },
+      { label: 'a bare tenant id (forged)', value: randomUUID(), expected: null },
       {
         label: 'an altered signature (forged)',
         value: tampered(signer.sign(randomUUID(), undefined)),
@@ -134,7 +134,7 @@ class BehaviourProof {
       const seen = leaks.get(table.name);
       if (!seen) continue;
       this.problems.push(
-        `table ${this.shown(table)} shows rows of other workspaces (${seen.join(', ')}): a ` +
+        `table ${this.shown(table)} shows rows of other tenants (${seen.join(', ')}): a ` +
           `policy that applies to the runtime role lets them through (${this.policiesOf(table, 'SELECT')}); ` +
           `each must compare ${sqlIdentifier(table.tenantColumn)} = (SELECT public.current_workspace_id()) ` +
           `and nothing else: drop the others and run ${policyFix(this.input.schema, table)}`,
@@ -176,7 +176,7 @@ class BehaviourProof {
     }
     this.problems.push(
       `public.current_workspace_id() accepted ${scenario.label} (it returned ${got}): SQL running ` +
-        `as the runtime role could claim any workspace. Apply the migrations that verify the signed ` +
+        `as the runtime role could claim any tenant. Apply the migrations that verify the signed ` +
         `setting (npm run db:deploy)`,
     );
   }
@@ -243,9 +243,9 @@ class BehaviourProof {
             `policies did not refuse it (or something ran before them)`
           : 'was accepted';
       this.problems.push(
-        `table ${this.shown(table)} did not refuse a row for another workspace: INSERT of ` +
-          `${sqlIdentifier(table.tenantColumn)} = <another workspace> with the signed setting of ` +
-          `an unknown workspace ${what}; INSERT policies of the runtime role: ` +
+        `table ${this.shown(table)} did not refuse a row for another tenant: INSERT of ` +
+          `${sqlIdentifier(table.tenantColumn)} = <another tenant> with the signed setting of ` +
+          `an unknown tenant ${what}; INSERT policies of the runtime role: ` +
           `${this.policiesOf(table, 'INSERT')}. Each must check ${sqlIdentifier(table.tenantColumn)} = ` +
           `(SELECT public.current_workspace_id()) and nothing else: drop the others and run ` +
           policyFix(this.input.schema, table),

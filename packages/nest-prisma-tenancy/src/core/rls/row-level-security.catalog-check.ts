@@ -99,7 +99,7 @@ interface ForeignKeyRow {
  *   keys without Row-Level Security, so a plain one lets a workspace reference, and probe for,
  *   another's rows).
  * - Warning only: foreign keys whose ON DELETE or ON UPDATE is CASCADE from a global table into a
- *   tenant table (deleting or re-keying the global row changes rows of every workspace, outside
+ *   tenant table (deleting or re-keying the global row changes rows of every tenant, outside
  *   Row-Level Security; the runtime role can do neither on the demo's global tables). SET NULL and
  *   SET DEFAULT are accepted: they only clear a reference to a global row and move no row between
  *   workspaces (the demo's `created_by_id ... ON DELETE SET NULL` into `users`).
@@ -321,7 +321,7 @@ async function inspectForeignKeys(
       `foreign key ${key.name} on ${from} (${columns(key.from_columns)}) → ${to} ` +
         `(${columns(key.to_columns)}) does not pair ${sqlIdentifier(fromColumn)} with ` +
         `${to}.${sqlIdentifier(toColumn)}: PostgreSQL checks foreign keys without Row-Level ` +
-        `Security, so a row of one workspace can reference (and probe for) a row of another; ${fix}`,
+        `Security, so a row of one tenant can reference (and probe for) a row of another; ${fix}`,
     );
   }
   const warnings =
@@ -329,7 +329,7 @@ async function inspectForeignKeys(
       ? []
       : [
           `foreign keys cascade from global tables into tenant tables: ${cascades.join('; ')}. ` +
-            `Deleting or re-keying such a global row changes rows of every workspace, outside ` +
+            `Deleting or re-keying such a global row changes rows of every tenant, outside ` +
             `Row-Level Security: keep the runtime role unable to do either (no DELETE policy, ` +
             `immutable keys), or use ON DELETE SET NULL / RESTRICT`,
         ];

@@ -138,6 +138,30 @@ describe('nest-prisma-tenancy CLI', () => {
     );
 
     it(
+      "checks the database against --schema's tenant models",
+      async () => {
+        const schema = join(folder, 'extra-model.prisma');
+        writeFileSync(
+          schema,
+          `${SCHEMA}
+model Extra {
+  id          String    @id @default(dbgenerated("gen_random_uuid()")) @db.Uuid
+  workspaceId String    @default(dbgenerated("current_workspace_id()")) @map("workspace_id") @db.Uuid
+  workspace   Workspace @relation(fields: [workspaceId], references: [id], onDelete: Cascade, onUpdate: Restrict)
+
+  @@unique([workspaceId, id])
+  @@map("extras")
+}
+`,
+        );
+        const { code, stdout, stderr } = await cli(['check', '--schema', schema]);
+        expect({ code, stderr }).toEqual({ code: 1, stderr: '' });
+        expect(stdout).toMatch(/^database: table public\.extras does not exist\b.*\n$/);
+      },
+      CLI_TIMEOUT,
+    );
+
+    it(
       'names a plain foreign key between tenant models',
       async () => {
         const schema = join(folder, 'plain-fk.prisma');

@@ -42,7 +42,8 @@ export async function check(
     'schema-only': { type: 'boolean' },
   });
   const schemaPath = options.schema as string;
-  const problems = lintSchema(readSchema(schemaPath, readFileSync), {
+  const schemaText = readSchema(schemaPath, readFileSync);
+  const problems = lintSchema(schemaText, {
     tenantField: options['tenant-field'],
     rootModel: options['root-model'],
   }).map((problem) => `${schemaPath}: ${problem}`);
@@ -51,6 +52,7 @@ export async function check(
     try {
       const result = await checkDatabase({
         url,
+        schemaText,
         settingSecret: options['setting-secret'] ?? env.TENANT_SETTING_SECRET,
         tenantField: options['tenant-field'],
         tenantRootModel: options['root-model'],

@@ -2,6 +2,7 @@ import type { QueryResult } from 'pg';
 import { createTenantAdapter } from '../core/client/tenant-extension';
 import { InvalidSettingSecretError } from '../core/errors/invalid-setting-secret.error';
 import { RowLevelSecurityVerifier } from '../core/rls/row-level-security.verifier';
+import { schemaSourceFromText } from './schema-source';
 import { UsageError } from './usage.error';
 
 /** What `checkDatabase` needs. */
@@ -12,6 +13,8 @@ export interface DatabaseCheckOptions {
   settingSecret?: string;
   tenantField?: string;
   tenantRootModel?: string;
+  /** The Prisma schema's text: its tenant models are checked. Default: the generated client's. */
+  schemaText?: string;
   /** How long a signed setting is valid, s. Default 300. */
   settingMaxAgeSeconds?: number;
 }
@@ -27,8 +30,7 @@ const UNDEFINED_FUNCTION = '42883';
 /**
  * Runs the library's start-up check (RowLevelSecurityVerifier) against a live database, as the
  * runtime role, over the tenant driver: the catalog (roles, RLS, policies, settings, foreign keys)
- * and the behaviour proof in a rolled-back transaction. The tenant tables are those of the
- * installed generated Prisma client (the app's). First it installs the setting key derived from
+ * and the behaviour proof in a rolled-back transaction, on the tenant tables of `schemaText`. First it installs the setting key derived from
  * `settingSecret` when the database has none, as the app does on start (a different key is never
  * replaced: that is reported).
  *
@@ -84,6 +86,8 @@ export async function checkDatabase(options: DatabaseCheckOptions): Promise<Data
       {
         tenantField: options.tenantField,
         tenantRootModel: options.tenantRootModel,
+        source:
+          options.schemaText === undefined ? undefined : schemaSourceFromText(options.schemaText),
         settingMaxAgeSeconds: maxAge,
       },
     ).report();

@@ -3,7 +3,8 @@ import { randomUUID } from 'node:crypto';
 import type { PrismaModuleOptions } from '../interfaces/prisma-module-options.interface';
 import { TENANT_PRISMA_CLIENT } from '../prisma.constants';
 import { PRISMA_MODULE_OPTIONS } from '../prisma.module-definition';
-import { PrismaService } from '../prisma.service';
+import { Prisma } from '@prisma/client';
+import { PrismaConnection } from '../prisma.service';
 import { tenantContext } from '../../core/client/tenant-extension';
 import { MembershipVerifier } from './membership-verifier';
 import { InvalidPrismaModuleOptionsError } from '../prisma-options';
@@ -23,8 +24,11 @@ async function setup(options: PrismaModuleOptions, rows: number) {
       MembershipVerifier,
       { provide: PRISMA_MODULE_OPTIONS, useValue: options },
       {
-        provide: PrismaService,
-        useValue: { tenantPool: { query, settings: { schema: 'public' } } },
+        provide: PrismaConnection,
+        useValue: {
+          source: { models: Prisma.dmmf.datamodel.models },
+          tenantPool: { query, settings: { schema: 'public' } },
+        },
       },
       { provide: TENANT_PRISMA_CLIENT, useValue: {} },
     ],

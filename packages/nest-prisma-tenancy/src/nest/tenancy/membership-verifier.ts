@@ -1,5 +1,4 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { Prisma } from '@prisma/client';
 import type { QueryResult } from 'pg';
 import type { PrismaModuleOptions } from '../interfaces/prisma-module-options.interface';
 import type {
@@ -9,15 +8,20 @@ import type {
 import { TENANT_PRISMA_CLIENT } from '../prisma.constants';
 import { PRISMA_MODULE_OPTIONS } from '../prisma.module-definition';
 import { InvalidPrismaModuleOptionsError, resolvePrismaOptions } from '../prisma-options';
-import { PrismaService } from '../prisma.service';
+import { PrismaConnection } from '../prisma.service';
+import type { DataModelModel } from '../../core/client/prisma-client-schema';
 import { runInTenant, type TenantPrismaClient } from '../../core/client/tenant-extension';
 
 const CACHE_LIMIT = 10_000;
 
 /** The membership lookup of `table` as SQL, or why it cannot be built (an options error). */
-function membershipQuery(table: Required<MembershipModelOptions>, schema: string): string {
+function membershipQuery(
+  table: Required<MembershipModelOptions>,
+  models: readonly DataModelModel[],
+  schema: string,
+): string {
   const { model: name, tenantField, userField } = table;
-  const model = Prisma.dmmf.datamodel.models.find((m) => m.name === name);
+  const model = models.find((m) => m.name === name);
   if (!model) {
     throw new InvalidPrismaModuleOptionsError(
       `The membership model ${name} does not exist in the Prisma schema: pass ` +
@@ -63,7 +67,7 @@ export class MembershipVerifier {
 
   constructor(
     @Inject(PRISMA_MODULE_OPTIONS) options: PrismaModuleOptions,
-    private readonly prisma: PrismaService,
+    private readonly connection: PrismaConnection,
     @Inject(TENANT_PRISMA_CLIENT) private readonly tenantPrisma: TenantPrismaClient,
   ) {
     const settings = resolvePrismaOptions(options);
@@ -82,7 +86,8 @@ export class MembershipVerifier {
           tenantField: check.tenantField ?? settings.tenantField,
           userField: check.userField ?? 'userId',
         },
-        prisma.tenantPool.settings.schema,
+        connection.source.models,
+        connection.tenantPool.settings.schema,
       );
     }
   }
@@ -97,7 +102,7 @@ export class MembershipVerifier {
       tenantId,
       async () => {
         if (callback) return callback({ tenantId, userId, prisma: this.tenantPrisma });
-        const result = (await this.prisma.tenantPool.query(sql as string, [
+        const result = (await this.connection.tenantPool.query(sql as string, [
           tenantId,
           userId,
         ])) as QueryResult;

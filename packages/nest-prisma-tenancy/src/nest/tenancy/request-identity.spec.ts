@@ -8,7 +8,8 @@ import { of, lastValueFrom } from 'rxjs';
 import type { PrismaModuleOptions } from '../interfaces/prisma-module-options.interface';
 import { TENANT_PRISMA_CLIENT } from '../prisma.constants';
 import { PRISMA_MODULE_OPTIONS } from '../prisma.module-definition';
-import { PrismaService } from '../prisma.service';
+import { Prisma } from '@prisma/client';
+import { PrismaConnection } from '../prisma.service';
 import { tenantContext, type TenantStore } from '../../core/client/tenant-extension';
 import { MembershipVerifier } from './membership-verifier';
 import { RequestContextNotMountedError } from './request-context.check';
@@ -80,8 +81,9 @@ async function setup(options: PrismaModuleOptions, member = true) {
       { provide: PRISMA_MODULE_OPTIONS, useValue: options },
       { provide: TENANT_PRISMA_CLIENT, useValue: { marker: 'tenant client' } },
       {
-        provide: PrismaService,
+        provide: PrismaConnection,
         useValue: {
+          source: { models: Prisma.dmmf.datamodel.models },
           tenantPool: {
             settings: { schema: 'public' },
             query: () => {

@@ -20,7 +20,8 @@ import { tenantContext, type TenantStore } from '../../core/client/tenant-extens
 import { Authenticated, TenantScoped } from './tenant-scoped.decorator';
 import { TenantGuard } from './tenant.guard';
 import { MembershipVerifier } from './membership-verifier';
-import { PrismaService } from '../prisma.service';
+import { Prisma } from '@prisma/client';
+import { PrismaConnection } from '../prisma.service';
 import { TokenVerifier } from './token-verifier';
 import { MOUNT_CLS_HINT } from './request-context.check';
 
@@ -106,8 +107,9 @@ async function setup(
       {
         // The default check sends SQL through the tenant pool; this stand-in answers it as
         // `findFirst` would (a membership row or none), so one mock describes both.
-        provide: PrismaService,
+        provide: PrismaConnection,
         useValue: {
+          source: { models: Prisma.dmmf.datamodel.models },
           tenantPool: {
             settings: { schema: 'public' },
             query: (_sql: string, [, user]: string[]) =>

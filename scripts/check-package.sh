@@ -4,13 +4,15 @@
 # points load from the installed copy, with the peers npm installs next to it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+root="$PWD"
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 npm pack -w nest-prisma-tenancy --pack-destination "$dir" --silent > "$dir/name"
 tarball="$dir/$(tail -n 1 "$dir/name")"
 tar -tzf "$tarball" > "$dir/files"
 for required in package/dist/index.js package/dist/index.d.ts package/dist/testing/index.js \
-  package/dist/testing/index.d.ts package/README.md package/LICENSE package/package.json; do
+  package/dist/testing/index.d.ts package/dist/prisma-cli/index.js package/dist/prisma-cli/index.d.ts \
+  package/dist/cli/main.js package/README.md package/LICENSE package/package.json; do
   grep -qx "$required" "$dir/files" || { echo "the tarball lacks $required" >&2; exit 1; }
 done
 if grep -E '\.ts$' "$dir/files" | grep -vE '\.d\.ts$' | grep -q .; then
@@ -30,5 +32,11 @@ ln -s "$PWD/node_modules/.prisma" "$dir/app/node_modules/.prisma"
   for (const name of ["PrismaModule", "PrismaService", "TenantScoped", "runInTenant", "TenantSettingSigner"])
     if (!lib[name]) throw new Error(`nest-prisma-tenancy does not export ${name}`);
   if (!kit.describeTenantIsolation) throw new Error("nest-prisma-tenancy/testing does not export describeTenantIsolation");
+  if (!require("nest-prisma-tenancy/prisma").createMigrateAdapter)
+    throw new Error("nest-prisma-tenancy/prisma does not export createMigrateAdapter");
 ')
+# The installed command runs (bin link, shebang) and generates the migration of the demo schema.
+(cd "$dir/app" && ./node_modules/.bin/nest-prisma-tenancy rls generate --schema "$root/prisma/schema.prisma" \
+  | grep -q "SELECT public.enable_tenant_rls('public.workspaces', 'id');") ||
+  { echo "the installed nest-prisma-tenancy command did not generate the RLS migration" >&2; exit 1; }
 echo "nest-prisma-tenancy: $(wc -l < "$dir/files") files packed; installs and loads from the tarball"

@@ -105,6 +105,24 @@ function expectNothingLeaked(sent: unknown): void {
   expect(text).not.toMatch(/\bat \S+ \(/); // no stack frame
 }
 
+describe('PrismaExceptionFilter with another copy of the Prisma runtime', () => {
+  it('recognizes a Prisma error by its name and code where instanceof fails', () => {
+    // What a client generated against another copy of the runtime throws: same name, other class.
+    class PrismaClientKnownRequestError extends Error {
+      override name = 'PrismaClientKnownRequestError';
+      readonly code = 'P2002';
+      readonly meta = {};
+    }
+    const sent = respond(new PrismaClientKnownRequestError(SECRET_MESSAGE));
+
+    expect(sent.status).toBe(409);
+    expect(sent.body).toEqual(
+      body(409, 'A record with the same unique value already exists', 'Conflict'),
+    );
+    expectNothingLeaked(sent.body);
+  });
+});
+
 describe('PrismaExceptionFilter', () => {
   it.each<[string, () => Error, number, string, string, string?]>([
     [

@@ -1,6 +1,6 @@
 import { type ArgumentsHost, Catch, HttpException, HttpStatus, Logger } from '@nestjs/common';
 import { BaseExceptionFilter } from '@nestjs/core';
-import { Prisma } from '@prisma/client';
+import * as PrismaRuntime from '@prisma/client/runtime/client';
 import { DriverAdapterError } from '@prisma/driver-adapter-utils';
 import { isConnectionFailure } from '../core/errors/database-unreachable.error';
 import { CrossTenantWriteError } from '../core/errors/cross-tenant-write.error';
@@ -197,15 +197,39 @@ function isTenantBusy(exception: unknown): exception is Error & { retryAfterSeco
   return (exception as { name?: unknown } | null)?.name === 'TenantBusyError';
 }
 
-const PRISMA_ERRORS = [
-  Prisma.PrismaClientKnownRequestError,
-  Prisma.PrismaClientValidationError,
-  Prisma.PrismaClientUnknownRequestError,
-  Prisma.PrismaClientInitializationError,
-  Prisma.PrismaClientRustPanicError,
-  DriverAdapterError,
-  TenancyError,
+type PrismaErrorName =
+  | 'PrismaClientKnownRequestError'
+  | 'PrismaClientValidationError'
+  | 'PrismaClientUnknownRequestError'
+  | 'PrismaClientInitializationError'
+  | 'PrismaClientRustPanicError';
+
+const PRISMA_ERROR_NAMES: readonly PrismaErrorName[] = [
+  'PrismaClientKnownRequestError',
+  'PrismaClientValidationError',
+  'PrismaClientUnknownRequestError',
+  'PrismaClientInitializationError',
+  'PrismaClientRustPanicError',
 ];
+
+/**
+ * A Prisma Client error of the app's generated client, whatever its generator or output: an
+ * instance of the shared query compiler runtime's class, or an error of that name (another copy
+ * of the runtime, where `instanceof` fails).
+ */
+function isPrismaError<N extends PrismaErrorName>(
+  exception: unknown,
+  name: N,
+): exception is InstanceType<(typeof PrismaRuntime)[N]> {
+  return (
+    exception instanceof PrismaRuntime[name] ||
+    (typeof exception === 'object' &&
+      exception !== null &&
+      (exception as { name?: unknown }).name === name)
+  );
+}
+
+const OWN_ERRORS = [DriverAdapterError, TenancyError];
 
 /**
  * Maps Prisma, PostgreSQL, node-postgres and tenancy errors to HTTP responses in Nest's JSON shape
@@ -248,7 +272,8 @@ export class PrismaExceptionFilter extends BaseExceptionFilter {
     // pool wait timeout reach here unwrapped (plain Error): they mean "database unavailable or
     // busy", not a server bug.
     const ours =
-      PRISMA_ERRORS.some((type) => exception instanceof type) ||
+      PRISMA_ERROR_NAMES.some((name) => isPrismaError(exception, name)) ||
+      OWN_ERRORS.some((type) => exception instanceof type) ||
       isTenantBusy(exception) ||
       // No `instanceof Error` here: errors from Node's net module belong to another realm under
       // test runners that sandbox modules (Jest), and fail that check.
@@ -303,7 +328,7 @@ export class PrismaExceptionFilter extends BaseExceptionFilter {
             : RETRY_TENANT_BUSY_SECONDS,
       };
     }
-    if (exception instanceof Prisma.PrismaClientKnownRequestError) {
+    if (isPrismaError(exception, 'PrismaClientKnownRequestError')) {
       const known = KNOWN[exception.code] ?? POSTGRES_CODES[exception.code];
       if (known) return known;
       const driver = fromDriverError(
@@ -316,15 +341,15 @@ export class PrismaExceptionFilter extends BaseExceptionFilter {
       if (driver) return driver;
     }
     if (
-      exception instanceof Prisma.PrismaClientUnknownRequestError &&
+      isPrismaError(exception, 'PrismaClientUnknownRequestError') &&
       /lone (leading|trailing) surrogate/.test(exception.message)
     ) {
       return respond(400, 'The text contains characters that cannot be stored');
     }
-    if (exception instanceof Prisma.PrismaClientValidationError) {
+    if (isPrismaError(exception, 'PrismaClientValidationError')) {
       return respond(400, 'The request could not be turned into a valid query');
     }
-    if (exception instanceof Prisma.PrismaClientInitializationError) return UNAVAILABLE;
+    if (isPrismaError(exception, 'PrismaClientInitializationError')) return UNAVAILABLE;
     if (exception instanceof MissingUserContextError) {
       this.logger.error(
         `${exception.message} (Is @Authenticated() or @TenantScoped() missing on this handler?)`,

@@ -3,7 +3,6 @@
 // ever downloaded. Run the CLI through the `db:*` npm scripts: they validate the environment and
 // start the embedded PostgreSQL when no database is configured.
 import { defineConfig } from 'prisma/config';
-import { createMigrateAdapter } from 'nest-prisma-tenancy/prisma';
 import { loadDotEnv, readEnvironment } from './src/config/environment';
 
 loadDotEnv();
@@ -21,17 +20,18 @@ export default defineConfig({
     path: 'prisma/migrations',
     seed: 'tsx prisma/seed.ts',
   },
-  adapter: () => {
+  adapter: async () => {
     const { directUrl } = readEnvironment(environment, { secrets: false });
     if (!directUrl) {
-      return Promise.reject(
-        new Error(
-          'DIRECT_URL is not set. Run Prisma through the npm scripts (npm run db:migrate, db:deploy, ...), ' +
-            'which start the embedded PostgreSQL when no database is configured, or set DIRECT_URL ' +
-            '(and DATABASE_URL) in .env, e.g. DIRECT_URL=postgresql://postgres:postgres@localhost:5432/app',
-        ),
+      throw new Error(
+        'DIRECT_URL is not set. Run Prisma through the npm scripts (npm run db:migrate, db:deploy, ...), ' +
+          'which start the embedded PostgreSQL when no database is configured, or set DIRECT_URL ' +
+          '(and DATABASE_URL) in .env, e.g. DIRECT_URL=postgresql://postgres:postgres@localhost:5432/app',
       );
     }
-    return Promise.resolve(createMigrateAdapter(directUrl));
+    // Loaded only when a command connects: `prisma generate` (npm ci's postinstall) runs before the
+    // library is built, and never calls this.
+    const { createMigrateAdapter } = await import('nest-prisma-tenancy/prisma');
+    return createMigrateAdapter(directUrl);
   },
 });

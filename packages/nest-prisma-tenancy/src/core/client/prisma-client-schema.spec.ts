@@ -1,0 +1,78 @@
+import { PrismaPg } from '@prisma/adapter-pg';
+import { Prisma, PrismaClient } from '@prisma/client';
+import { InvalidPrismaModuleOptionsError } from '../errors/invalid-prisma-module-options.error';
+import { schemaSourceOf } from './prisma-client-schema';
+import { createTenantPrismaClient } from './tenant-extension';
+import { buildTenantModelMap } from './tenant-models';
+
+/** The demo's client, never connected. */
+const client = () =>
+  new PrismaClient({
+    adapter: new PrismaPg({ connectionString: 'postgresql://unused@127.0.0.1:1/x' }),
+  });
+
+describe('schemaSourceOf', () => {
+  it("reads the models from the client's runtime data model and the schema text it carries", () => {
+    const source = schemaSourceOf(client());
+
+    const item = source.models.find((m) => m.name === 'ApprovalItem');
+    expect(item?.dbName).toBe('approval_items');
+    expect(item?.fields.find((f) => f.name === 'workspaceId')).toMatchObject({
+      kind: 'scalar',
+      dbName: 'workspace_id',
+    });
+    expect(source.schema).toMatch(/^model ApprovalItem \{/m);
+  });
+
+  it('gives the same tenant model map as the default (@prisma/client) source', () => {
+    const source = schemaSourceOf(client());
+    const explicit = buildTenantModelMap({ models: source.models, schema: source.schema });
+    const fallback = buildTenantModelMap();
+
+    expect(explicit.tenantOwned).toEqual(fallback.tenantOwned);
+    expect(explicit.rootModel).toBe('Workspace');
+    expect(explicit.models.get('ApprovalItem')?.relations.get('workspace')).toEqual(
+      fallback.models.get('ApprovalItem')?.relations.get('workspace'),
+    );
+  });
+
+  it('falls back to Prisma.dmmf of the passed namespace when the client has no runtime models', () => {
+    const bare = Object.assign(client(), { _runtimeDataModel: undefined });
+
+    const source = schemaSourceOf(bare, Prisma);
+
+    expect(source.models.map((m) => m.name)).toContain('ApprovalItem');
+  });
+
+  it.each<[string, unknown, RegExp]>([
+    ['null', null, /^The client is not a Prisma Client instance \(got null\)/],
+    ['a plain object', {}, /^The client is not a Prisma Client instance \(got an object Object\)/],
+    [
+      'a client generated without engineType "client"',
+      { $extends() {}, _clientVersion: '6.19.3', _engineConfig: { compilerWasm: undefined } },
+      /add `engineType = "client"` to its generator block in schema\.prisma and run `prisma generate`/,
+    ],
+    [
+      'a Prisma 5 client',
+      { $extends() {}, _clientVersion: '5.22.0' },
+      /^The Prisma Client is version 5\.22\.0; this library needs Prisma 6\.19 or later\.$/,
+    ],
+  ])('refuses %s with InvalidPrismaModuleOptionsError', (_, value, message) => {
+    expect(() => schemaSourceOf(value)).toThrow(InvalidPrismaModuleOptionsError);
+    expect(() => schemaSourceOf(value)).toThrow(message);
+  });
+});
+
+describe('createTenantPrismaClient', () => {
+  it('refuses a base that is not a Prisma Client, naming the fix', () => {
+    expect(() => createTenantPrismaClient({})).toThrow(
+      /^The client is not a Prisma Client instance \(got an object Object\)\. Pass your generated client class/,
+    );
+  });
+
+  it('refuses a schema without the tenant field: no tenant models found', () => {
+    expect(() => createTenantPrismaClient(client(), { tenantField: 'orgId' })).toThrow(
+      /^No tenant models found: no model of the Prisma schema has the scalar field "orgId" \(the tenantField\)/,
+    );
+  });
+});

@@ -129,6 +129,28 @@ describe('PrismaModule.forRoot({ client: PrismaClient })', () => {
   });
 });
 
+describe('PrismaModule.forRootAsync({ useFactory: () => ({ client: PrismaClient, ... }) })', () => {
+  it('builds the passed client class and scopes PrismaService to the tenant', async () => {
+    const moduleRef = await Test.createTestingModule({
+      imports: [
+        ClsModule.forRoot({ global: true }),
+        PrismaModule.forRootAsync({ useFactory: () => Promise.resolve(options()) }),
+      ],
+    }).compile();
+    moduleRef.useLogger(false);
+    await moduleRef.init();
+    try {
+      const prisma = moduleRef.get(PrismaService);
+      await expect(prisma.project.count()).rejects.toBeInstanceOf(MissingTenantContextError);
+      await expect(runInTenant(await newWorkspace(), () => prisma.project.count())).resolves.toBe(
+        0,
+      );
+    } finally {
+      await moduleRef.close();
+    }
+  });
+});
+
 describe('a wrong client option fails compiling with InvalidPrismaModuleOptionsError', () => {
   const fails = async (client: unknown, message: RegExp) => {
     const failure: unknown = await compile({

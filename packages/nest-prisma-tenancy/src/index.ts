@@ -92,6 +92,7 @@ export type {
   TenancyAuthOptions,
   TenancyAuthSourceOptions,
 } from './nest/interfaces/tenancy-auth-options.interface';
-// The generated client and its types, so that users import everything from one place.
-export { Prisma, PrismaClient } from '@prisma/client';
+// The types of `@prisma/client`'s generated client (the default `client`), so that users of that
+// default import model types from one place. Types only: the library never loads a generated client
+// unless PrismaModule is given none; import `PrismaClient` and `Prisma` from your generated client.
 export type * from '@prisma/client';

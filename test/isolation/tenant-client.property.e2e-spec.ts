@@ -7,11 +7,7 @@ import { DriverAdapterError } from '@prisma/driver-adapter-utils';
 import fc from 'fast-check';
 import pg from 'pg';
 import { CrossTenantWriteError } from 'nest-prisma-tenancy';
-import {
-  createTenantAdapter,
-  createTenantPrismaClient,
-  runInTenant,
-} from 'nest-prisma-tenancy';
+import { createTenantAdapter, createTenantPrismaClient, runInTenant } from 'nest-prisma-tenancy';
 
 /**
  * Model-based property tests of the tenant client over ApprovalItem, Project and ApprovalComment.

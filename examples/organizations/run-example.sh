@@ -115,4 +115,6 @@ export DATABASE_URL=$(url_for "$direct_url" app_runtime "$db")
 export SYSTEM_DATABASE_URL=$(url_for "$direct_url" app_admin "$db")
 export TENANT_SETTING_SECRET=$(node -e 'console.log(require("crypto").randomBytes(48).toString("base64url"))')
 export NODE_ENV=test
-(cd "$example" && npx --no-install jest --runInBand --ci)
+# EXAMPLE_SUMMARY (set by .ci/run): where Jest writes its JSON results, for CI's closing count.
+(cd "$example" && npx --no-install jest --runInBand --ci \
+  ${EXAMPLE_SUMMARY:+--json --outputFile="$EXAMPLE_SUMMARY"})

@@ -15,7 +15,7 @@ import {
   setEmbeddedRolePasswords,
   withDatabase,
 } from '../src/database/database-bootstrap';
-import { TenantSettingSigner } from 'nest-prisma-tenancy';
+import { installSettingKey as storeKey, TenantSettingSigner } from 'nest-prisma-tenancy';
 
 /** The default server when DIRECT_URL is unset. */
 const DEFAULT_SERVER_URL = 'postgresql://postgres@127.0.0.1:5432/postgres';
@@ -75,11 +75,10 @@ async function installSettingKey(ownerUrl: string): Promise<void> {
   const client = new pg.Client({ connectionString: ownerUrl });
   await client.connect();
   try {
-    const { rows } = await client.query<{ outcome: string }>(
-      'SELECT public.tenancy_install_setting_key($1, 300) AS outcome',
-      [benchSigner().key],
-    );
-    if (rows[0]?.outcome === 'mismatch') throw new Error('the database holds another setting key');
+    const outcome = await storeKey(client, benchSigner().key, 300);
+    if (outcome === 'mismatch') throw new Error('the database holds another setting key');
+    if (outcome === 'missing')
+      throw new Error('the migrations did not install the setting key function');
   } finally {
     await client.end();
   }

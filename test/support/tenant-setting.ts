@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { TenantSettingSigner } from 'nest-prisma-tenancy';
+import { installSettingKey as storeKey, TenantSettingSigner } from 'nest-prisma-tenancy';
 
 /** The signer of this test run (TENANT_SETTING_SECRET, set by the global setup). */
 export function testSigner(): TenantSettingSigner {
@@ -18,9 +18,11 @@ export async function installSettingKey(url: string, secret: string): Promise<vo
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
-    await client.query('SELECT public.tenancy_install_setting_key($1, 300)', [
-      new TenantSettingSigner(secret).key,
-    ]);
+    if ((await storeKey(client, new TenantSettingSigner(secret).key, 300)) === 'missing') {
+      throw new Error(
+        'the test database has no tenancy_install_setting_key: migrations not applied',
+      );
+    }
   } finally {
     await client.end();
   }

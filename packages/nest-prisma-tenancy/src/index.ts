@@ -52,6 +52,7 @@ export {
   type PrismaSchemaSource,
 } from './core/client/prisma-client-schema';
 export type { RunInTenantOptions } from './core/context/tenant-context';
+export { installSettingKey, type SettingKeyOutcome } from './core/driver/setting-key.installer';
 export { TenantSettingSigner, deriveSettingKey } from './core/driver/tenant-setting.signer';
 export { TenancyError } from './core/errors/tenancy.error';
 export {

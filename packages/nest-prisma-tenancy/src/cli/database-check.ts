@@ -1,4 +1,4 @@
-import type { QueryResult } from 'pg';
+import { installSettingKey } from '../core/driver/setting-key.installer';
 import { createTenantAdapter } from '../core/client/tenant-extension';
 import { InvalidSettingSecretError } from '../core/errors/invalid-setting-secret.error';
 import { RowLevelSecurityVerifier } from '../core/rls/row-level-security.verifier';
@@ -24,8 +24,6 @@ export interface DatabaseCheckResult {
   problems: string[];
   warnings: string[];
 }
-
-const UNDEFINED_FUNCTION = '42883';
 
 /**
  * Runs the library's start-up check (RowLevelSecurityVerifier) against a live database, as the
@@ -55,15 +53,8 @@ export async function checkDatabase(options: DatabaseCheckOptions): Promise<Data
   const pool = adapter.pool;
   const maxAge = options.settingMaxAgeSeconds ?? 300;
   try {
-    let outcome: string | undefined;
-    try {
-      const result = (await pool.query(
-        'SELECT public.tenancy_install_setting_key($1, $2) AS outcome',
-        [pool.settings.signer.key, maxAge],
-      )) as QueryResult<{ outcome: string }>;
-      outcome = result.rows[0]?.outcome;
-    } catch (error) {
-      if ((error as { code?: string }).code !== UNDEFINED_FUNCTION) throw error;
+    const outcome = await installSettingKey(pool, pool.settings.signer.key, maxAge);
+    if (outcome === 'missing') {
       return {
         problems: [
           'the database has no tenant setting verifier (public.tenancy_install_setting_key): ' +

@@ -10,7 +10,7 @@ import {
   type OnModuleInit,
 } from '@nestjs/common';
 import type { PrismaClient } from '@prisma/client';
-import type { QueryResult } from 'pg';
+import { installSettingKey } from '../core/driver/setting-key.installer';
 import {
   connectionFailureReason,
   DatabaseUnreachableError,
@@ -169,15 +169,12 @@ export class PrismaConnection implements OnModuleInit, OnApplicationShutdown {
    * @throws RowLevelSecurityNotEnforcedError when the migrations that verify it are missing.
    */
   private async installSettingKey(): Promise<void> {
-    let outcome: string | undefined;
-    try {
-      const result = (await this.tenantPool.query(
-        'SELECT public.tenancy_install_setting_key($1, $2) AS outcome',
-        [this.tenantPool.settings.signer.key, this.settings.settingMaxAgeSeconds],
-      )) as QueryResult<{ outcome: string }>;
-      outcome = result.rows[0]?.outcome;
-    } catch (error) {
-      if ((error as { code?: string }).code !== '42883') throw error;
+    const outcome = await installSettingKey(
+      this.tenantPool,
+      this.tenantPool.settings.signer.key,
+      this.settings.settingMaxAgeSeconds,
+    );
+    if (outcome === 'missing') {
       const problem = new RowLevelSecurityNotEnforcedError([
         'the database has no tenant setting verifier (public.tenancy_install_setting_key); apply ' +
           'the migrations (npm run db:deploy) or generate them for your schema',

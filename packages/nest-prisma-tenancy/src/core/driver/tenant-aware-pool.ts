@@ -297,14 +297,12 @@ export class TenantAwarePool extends pg.Pool {
     } finally {
       client.removeListener('error', onError);
       done();
-      const leftover = failure === undefined ? leftoverState(client) : undefined;
+      // A clean result was checked for leftover state in the try block above.
       client.release(
         failure !== undefined &&
           (breaksConnection(failure) || failure instanceof ConnectionStateError)
           ? (failure as Error)
-          : leftover
-            ? new ConnectionStateError(leftover)
-            : undefined,
+          : undefined,
       );
     }
   }

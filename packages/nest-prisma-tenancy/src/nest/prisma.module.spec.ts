@@ -6,6 +6,7 @@ import { ClsModule } from 'nestjs-cls';
 import { randomUUID } from 'node:crypto';
 import { DatabaseUnreachableError } from '../core/errors/database-unreachable.error';
 import { RowLevelSecurityNotEnforcedError } from '../core/errors/row-level-security-not-enforced.error';
+import { SettingKeyMismatchError } from '../core/errors/setting-key-mismatch.error';
 import type {
   PrismaModuleOptions,
   PrismaOptionsFactory,
@@ -248,6 +249,29 @@ describe('start-up checks', () => {
       );
       expect((failure as RowLevelSecurityNotEnforcedError).problems).toEqual(
         expect.arrayContaining([expect.stringMatching(/^the role \S+ is a SUPERUSER/)]),
+      );
+    } finally {
+      await closeFailed(moduleRef);
+    }
+  });
+
+  it('a settingSecret other than the one the database holds refuses to start (SettingKeyMismatchError)', async () => {
+    const moduleRef = await Test.createTestingModule({
+      imports: [
+        ClsModule.forRoot({ global: true }),
+        PrismaModule.forRoot({
+          ...options(),
+          settingSecret: 'not-the-secret-of-this-database-0123456789abcdef',
+        }),
+      ],
+    }).compile();
+    moduleRef.useLogger(false);
+    try {
+      const failure: unknown = await moduleRef.init().catch((error: unknown) => error);
+
+      expect(failure).toBeInstanceOf(SettingKeyMismatchError);
+      expect((failure as Error).message).toContain(
+        'Every app that shares the database must use the same settingSecret / TENANT_SETTING_SECRET.',
       );
     } finally {
       await closeFailed(moduleRef);

@@ -1,21 +1,41 @@
-/** Thrown when PostgreSQL cannot be reached (refused, unknown host, timeout, bad credentials). */
+/**
+ * Thrown when PostgreSQL cannot be reached (refused, unknown host, timeout) or refuses the
+ * connection for good (the database or the role does not exist, a wrong password, an
+ * authentication method or TLS setting the client cannot meet). With `fix`, the failure is
+ * permanent: the message says what to change, and retrying would not help.
+ */
 export class DatabaseUnreachableError extends Error {
   override name = 'DatabaseUnreachableError';
 
+  /**
+   * @param variable the variable or option the URL came from (`DATABASE_URL`).
+   * @param reason what happened, short and without a stack.
+   * @param attempts how many connection attempts were made.
+   * @param fix for a permanent failure: what to change (the message then leads with the reason).
+   */
   constructor(
     readonly variable: string,
     readonly host: string,
     readonly port: number,
     readonly reason: string,
-    attempts = 1,
+    readonly attempts = 1,
+    readonly fix?: string,
   ) {
     super(
-      `Cannot reach PostgreSQL at ${host}:${port} (from ${variable}) after ${attempts} ` +
-        `attempt${attempts === 1 ? '' : 's'}: ${reason}. Check that the server is running and ` +
-        `accepts TCP connections on that host and port (pg_isready -h ${host} -p ${port}), that ` +
-        `the user, password and database in ${variable} are right, and that a firewall or VPN is ` +
-        `not in the way. To use the embedded PostgreSQL instead, unset DATABASE_URL and DIRECT_URL.`,
+      fix === undefined
+        ? `Cannot reach PostgreSQL at ${host}:${port} (from ${variable}) after ${attempts} ` +
+            `attempt${attempts === 1 ? '' : 's'}: ${reason}. Check that the server is running and ` +
+            `accepts TCP connections on that host and port (pg_isready -h ${host} -p ${port}), that ` +
+            `the user, password and database in ${variable} are right, and that a firewall or VPN is ` +
+            `not in the way. To use the embedded PostgreSQL instead, unset DATABASE_URL and DIRECT_URL.`
+        : `Cannot connect to PostgreSQL at ${host}:${port} (from ${variable}): ${reason}. ${fix} ` +
+            `(Not retried: waiting does not change this.)`,
     );
+  }
+
+  /** True when retrying cannot help (the message carries a fix). */
+  get permanent(): boolean {
+    return this.fix !== undefined;
   }
 }
 

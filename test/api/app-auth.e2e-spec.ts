@@ -160,7 +160,7 @@ describe("auth.resolve: 'request' with the app's own guard (no JWT key configure
         status: 403,
         body: {
           statusCode: 403,
-          message: 'You are not a member of this workspace',
+          message: 'You are not a member of this tenant',
           error: 'Forbidden',
         },
       });
@@ -183,7 +183,7 @@ describe("auth.resolve: 'request' with the app's own guard (no JWT key configure
       status: 403,
       body: {
         statusCode: 403,
-        message: 'The request has no usable workspace (user.orgId must be a UUID)',
+        message: 'The request has no usable tenant (user.orgId must be a UUID)',
         error: 'Forbidden',
       },
     });

@@ -615,7 +615,7 @@ describe("workspace B against workspace A's items", () => {
     const forged = `Bearer ${signToken({ sub: B.userId, workspaceId: A.workspaceId })}`;
     const forbidden = {
       statusCode: 403,
-      message: 'You are not a member of this workspace',
+      message: 'You are not a member of this tenant',
       error: 'Forbidden',
     };
     const id = target.id as string;

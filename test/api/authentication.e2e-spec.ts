@@ -19,9 +19,9 @@ const BEARER_REQUIRED = unauthorized('A bearer token is required (Authorization:
 const DISALLOWED = unauthorized('The token is malformed or uses a disallowed algorithm');
 const INVALID = unauthorized('The token is invalid');
 const NO_WORKSPACE = forbidden(
-  'The token has no usable workspace claim (workspaceId must be a UUID)',
+  'The token has no usable tenant claim (workspaceId must be a UUID)',
 );
-const NOT_A_MEMBER = forbidden('You are not a member of this workspace');
+const NOT_A_MEMBER = forbidden('You are not a member of this tenant');
 
 const now = () => Math.floor(Date.now() / 1000);
 const base64url = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');

@@ -433,7 +433,7 @@ describe('a handler without @TenantScoped() that uses the tenant client', () => 
 
   const FAIL_CLOSED = {
     statusCode: 403,
-    message: 'This endpoint needs a workspace context',
+    message: 'This endpoint needs a tenant context',
     error: 'Forbidden',
   };
   let unscoped: INestApplication;
@@ -481,7 +481,7 @@ describe('a handler without @TenantScoped() that uses the tenant client', () => 
         body: FAIL_CLOSED,
       });
       expect(anonymous.text).toBe(
-        '{"message":"This endpoint needs a workspace context","error":"Forbidden","statusCode":403}',
+        '{"message":"This endpoint needs a tenant context","error":"Forbidden","statusCode":403}',
       );
       expect(await admin.approvalItem.count()).toBe(before);
       expect(await admin.approvalItem.count({ where: { title: LEAK } })).toBe(0);

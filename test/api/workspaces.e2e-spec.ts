@@ -278,7 +278,7 @@ describe('GET /workspaces/current', () => {
       status: 403,
       body: {
         statusCode: 403,
-        message: 'You are not a member of this workspace',
+        message: 'You are not a member of this tenant',
         error: 'Forbidden',
       },
     });
@@ -294,7 +294,7 @@ describe('GET /workspaces/current', () => {
       status: 403,
       body: {
         statusCode: 403,
-        message: 'You are not a member of this workspace',
+        message: 'You are not a member of this tenant',
         error: 'Forbidden',
       },
     });
@@ -309,7 +309,7 @@ describe('GET /workspaces/current', () => {
       status: 403,
       body: {
         statusCode: 403,
-        message: 'The token has no usable workspace claim (workspaceId must be a UUID)',
+        message: 'The token has no usable tenant claim (workspaceId must be a UUID)',
         error: 'Forbidden',
       },
     });

@@ -609,7 +609,7 @@ describe('database faults through HTTP (dedicated embedded PostgreSQL)', () => {
         body: {
           statusCode: 503,
           message: expect.stringMatching(
-            /^(The database is (busy|unavailable)|This workspace has too much work in progress)/,
+            /^(The database is (busy|unavailable)|This tenant has too much work in progress)/,
           ),
           error: 'Service Unavailable',
         },

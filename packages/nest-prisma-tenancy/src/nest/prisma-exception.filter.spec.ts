@@ -274,7 +274,7 @@ describe('PrismaExceptionFilter', () => {
       'MissingTenantContextError',
       () => new MissingTenantContextError(`ApprovalItem.findMany ${SECRET_UUID}`),
       403,
-      'This endpoint needs a workspace context',
+      'This endpoint needs a tenant context',
       'Forbidden',
     ],
     [
@@ -285,7 +285,7 @@ describe('PrismaExceptionFilter', () => {
           `workspaceId ${OTHER_WORKSPACE} is not the current workspace`,
         ),
       400,
-      'Writes may only target the current workspace',
+      'Writes may only target the current tenant',
       'Bad Request',
     ],
     [
@@ -344,16 +344,44 @@ describe('PrismaExceptionFilter', () => {
     },
   );
 
-  it('logs 5xx errors with their detail (server side only), and not 4xx ones', () => {
-    respond(
-      new Prisma.PrismaClientUnknownRequestError(SECRET_MESSAGE, { clientVersion: CLIENT_VERSION }),
-    );
-    expect(logged).toHaveBeenCalledWith(`PrismaClientUnknownRequestError: ${SECRET_MESSAGE}`);
+  it('logs 5xx errors with their detail and stack (server side only), and not 4xx ones', () => {
+    const unknown = new Prisma.PrismaClientUnknownRequestError(SECRET_MESSAGE, {
+      clientVersion: CLIENT_VERSION,
+    });
+    respond(unknown);
+    expect(logged.mock.calls).toEqual([
+      [`PrismaClientUnknownRequestError: ${SECRET_MESSAGE}`, unknown.stack],
+    ]);
+    expect(unknown.stack).toMatch(/\n\s+at /);
 
     logged.mockClear();
     respond(known('P2002'));
     respond(known('P2025'));
     expect(logged).not.toHaveBeenCalled();
+  });
+
+  it('logs expected 4xx (P2025 404, P2002 409, invalid input 400) at debug level only: one line, no stack', () => {
+    const levels = ['log', 'warn', 'debug', 'verbose', 'fatal'] as const;
+    const lines: Array<[string, unknown[]]> = [];
+    const spies = levels.map((level) =>
+      jest
+        .spyOn(Logger.prototype, level)
+        .mockImplementation((...args: unknown[]) => void lines.push([level, args])),
+    );
+    try {
+      expect(respond(known('P2025')).status).toBe(404);
+      expect(respond(known('P2002')).status).toBe(409);
+      expect(respond(known('P2000')).status).toBe(400);
+
+      expect(logged).not.toHaveBeenCalled();
+      expect(lines).toEqual([
+        ['debug', ['404 for PrismaClientKnownRequestError P2025']],
+        ['debug', ['409 for PrismaClientKnownRequestError P2002']],
+        ['debug', ['400 for PrismaClientKnownRequestError P2000']],
+      ]);
+    } finally {
+      for (const spy of spies) spy.mockRestore();
+    }
   });
 
   it('logs a hint for MissingTenantContextError (a missing @TenantScoped())', () => {
@@ -448,7 +476,7 @@ const UNAVAILABLE = ['The database is unavailable', 'Service Unavailable'] as co
 const CONFLICT = ['The record was changed concurrently; try again', 'Conflict'] as const;
 const REFERENCED = ['A related record does not exist or is still referenced', 'Conflict'] as const;
 const TENANT_BUSY = [
-  'This workspace has too much work in progress; try again shortly',
+  'This tenant has too much work in progress; try again shortly',
   'Service Unavailable',
 ] as const;
 

@@ -65,7 +65,7 @@ const STILL_REFERENCED: PrismaErrorResponse = {
   statusCode: 409,
   message: 'A related record does not exist or is still referenced',
 };
-const TENANT_BUSY_MESSAGE = 'This workspace has too much work in progress; try again shortly';
+const TENANT_BUSY_MESSAGE = 'This tenant has too much work in progress; try again shortly';
 
 const respond = (statusCode: number, message: string): PrismaErrorResponse => ({
   statusCode,
@@ -192,7 +192,7 @@ function fromMessage(exception: unknown): PrismaErrorResponse | undefined {
   return TRANSIENT_MESSAGES.find(([pattern]) => pattern.test(message))?.[1];
 }
 
-/** `TenantBusyError` (src/prisma/errors), matched by name: one workspace's admission limit. */
+/** `TenantBusyError` (core/errors), matched by name: one tenant's admission limit. */
 function isTenantBusy(exception: unknown): exception is Error & { retryAfterSeconds?: unknown } {
   return (exception as { name?: unknown } | null)?.name === 'TenantBusyError';
 }
@@ -231,18 +231,21 @@ function isPrismaError<N extends PrismaErrorName>(
 
 const OWN_ERRORS = [DriverAdapterError, TenancyError];
 
-/**
- * Maps Prisma, PostgreSQL, node-postgres and tenancy errors to HTTP responses in Nest's JSON shape
- * (`{ message, error, statusCode }`): unique violation → 409, not found → 404, foreign key (also
- * PostgreSQL 18's `23001` RESTRICT violation) → 409, invalid input → 400; write conflict, deadlock
- * or serialization failure → 409 with `Retry-After`; pool or transaction wait timeout, lock
- * timeout, statement timeout, too many connections, an overloaded workspace (`TenantBusyError`)
- * or a database that is down → 503 with `Retry-After`. The response never carries SQL, a stack, a
- * constraint name or another workspace's identifiers; the details go to the server log.
- *
- * Register it globally through DI (`{ provide: APP_FILTER, useClass: PrismaExceptionFilter }`) so
- * that Nest's default handling, which it delegates to for everything else, is wired.
- */
+/** The error's name and code (Prisma's `P2025`, a SQLSTATE or a driver kind), for one log line. */
+function describe(error: Error): string {
+  type Cause = { kind?: unknown; originalCode?: unknown };
+  const { code, meta, cause } = error as {
+    code?: unknown;
+    meta?: { driverAdapterError?: { cause?: Cause } };
+    cause?: Cause;
+  };
+  const driver = meta?.driverAdapterError?.cause ?? cause;
+  const detail = [code, driver?.kind, driver?.originalCode]
+    .filter((part): part is string => typeof part === 'string')
+    .join(' ');
+  return detail ? `${error.name} ${detail}` : error.name;
+}
+
 /**
  * The status of an `http-errors` style client error (`status`/`statusCode` 400-499 with `expose`,
  * as body-parser throws), or undefined for anything else.
@@ -263,6 +266,24 @@ function clientErrorStatus(exception: unknown): number | undefined {
     : undefined;
 }
 
+/**
+ * Maps Prisma, PostgreSQL, node-postgres and tenancy errors to HTTP responses in Nest's JSON shape
+ * (`{ message, error, statusCode }`): unique violation → 409, not found → 404, foreign key (also
+ * PostgreSQL 18's `23001` RESTRICT violation) → 409, invalid input → 400; write conflict, deadlock
+ * or serialization failure → 409 with `Retry-After`; pool or transaction wait timeout, lock
+ * timeout, statement timeout, too many connections, an overloaded tenant (`TenantBusyError`)
+ * or a database that is down → 503 with `Retry-After`. The response never carries SQL, a stack, a
+ * constraint name or another tenant's identifiers; the details go to the server log. Messages
+ * say "tenant", whatever the app calls its tenants.
+ *
+ * Logging: a 5xx that retrying does not cure is logged as an error with its detail and stack
+ * (server side only); a 503 or 409 with `Retry-After` as one warning line; an expected client
+ * error (404 not found, 409 unique value, 400 invalid input, body-parser's 413) at debug level
+ * only, without a stack.
+ *
+ * Register it globally through DI (`{ provide: APP_FILTER, useClass: PrismaExceptionFilter }`) so
+ * that Nest's default handling, which it delegates to for everything else, is wired.
+ */
 @Catch()
 export class PrismaExceptionFilter extends BaseExceptionFilter {
   private readonly logger = new Logger('PrismaExceptionFilter');
@@ -298,12 +319,17 @@ export class PrismaExceptionFilter extends BaseExceptionFilter {
     const error = exception as Error;
     const { statusCode, message, retryAfterSeconds } = this.toResponse(error);
     if (statusCode >= 500 && retryAfterSeconds === undefined) {
-      this.logger.error(`${error.name}: ${error.message}`);
+      // A server fault: its detail and stack, as Nest logs an unknown error.
+      this.logger.error(`${error.name}: ${error.message}`, error.stack);
     } else if (retryAfterSeconds !== undefined) {
       // Expected under load: a warning, not one error line per shed request.
       this.logger.warn(
         `${statusCode} (retry after ${retryAfterSeconds} s) for ${error.name}: ${error.message}`,
       );
+    } else {
+      // The client's doing (404 not found, 409 unique value, 400 invalid input): one debug line,
+      // by code, without Prisma's multi-line message or a stack.
+      this.logger.debug(`${statusCode} for ${describe(error)}`);
     }
     const response = host.switchToHttp().getResponse<{
       setHeader(name: string, value: string): void;
@@ -360,10 +386,10 @@ export class PrismaExceptionFilter extends BaseExceptionFilter {
       this.logger.error(
         `${exception.message} (Is @TenantScoped() missing on this handler or its controller?)`,
       );
-      return respond(403, 'This endpoint needs a workspace context');
+      return respond(403, 'This endpoint needs a tenant context');
     }
     if (exception instanceof CrossTenantWriteError) {
-      return respond(400, 'Writes may only target the current workspace');
+      return respond(400, 'Writes may only target the current tenant');
     }
     // Errors without a usable code: node-postgres's plain errors, Prisma's unknown request
     // errors and known ones whose code says nothing more (P2010 raw query failed, ...).

@@ -49,7 +49,7 @@ function membershipQuery(
 }
 
 /**
- * Answers "is this user still a member of this workspace?" for `@TenantScoped()` requests.
+ * Answers "is this user still a member of this tenant?" for `@TenantScoped()` requests.
  *
  * The default check is one indexed lookup of the membership model (`membership`, default
  * `WorkspaceMember`), sent straight through the tenant pool: one round trip with the workspace's

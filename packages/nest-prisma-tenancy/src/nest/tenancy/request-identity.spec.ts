@@ -140,7 +140,7 @@ describe("auth.resolve: 'request' (the app's own authentication)", () => {
     });
     expect(await failure(s.run(contextFor({ user: { id: userId } })))).toEqual({
       status: 403,
-      message: 'The request has no usable workspace (user.orgId must be a UUID)',
+      message: 'The request has no usable tenant (user.orgId must be a UUID)',
     });
   });
 
@@ -149,7 +149,7 @@ describe("auth.resolve: 'request' (the app's own authentication)", () => {
 
     expect(await failure(s.run(contextFor({ user: { id: userId, orgId } })))).toEqual({
       status: 403,
-      message: 'You are not a member of this workspace',
+      message: 'You are not a member of this tenant',
     });
   });
 
@@ -188,7 +188,7 @@ describe('auth.resolve: a function', () => {
     });
     expect(await failure(s.run(contextFor({ session: { uid: userId, ws: 'x' } })))).toEqual({
       status: 403,
-      message: 'The request has no usable workspace (the resolved tenantId must be a UUID)',
+      message: 'The request has no usable tenant (the resolved tenantId must be a UUID)',
     });
   });
 });

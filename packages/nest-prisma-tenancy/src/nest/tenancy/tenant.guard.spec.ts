@@ -245,7 +245,7 @@ describe('TenantGuard', () => {
       status: 403,
       body: {
         statusCode: 403,
-        message: 'The token has no usable workspace claim (workspaceId must be a UUID)',
+        message: 'The token has no usable tenant claim (workspaceId must be a UUID)',
         error: 'Forbidden',
       },
     });
@@ -310,7 +310,7 @@ describe('TenantGuard', () => {
         status: 403,
         body: {
           statusCode: 403,
-          message: 'The token has no usable workspace claim (workspaceId must be a UUID)',
+          message: 'The token has no usable tenant claim (workspaceId must be a UUID)',
           error: 'Forbidden',
         },
       });
@@ -336,7 +336,7 @@ describe('TenantGuard', () => {
         status: 403,
         body: {
           statusCode: 403,
-          message: 'You are not a member of this workspace',
+          message: 'You are not a member of this tenant',
           error: 'Forbidden',
         },
       });
@@ -377,7 +377,7 @@ describe('TenantGuard', () => {
       });
       expect(await failure(activate(s, context({ workspaceId })))).toMatchObject({
         status: 403,
-        body: { message: 'The token has no usable workspace claim (org must be a UUID)' },
+        body: { message: 'The token has no usable tenant claim (org must be a UUID)' },
       });
     });
 
@@ -392,7 +392,7 @@ describe('TenantGuard', () => {
 
       expect(await failure(activate(s, context))).toMatchObject({
         status: 403,
-        body: { message: 'You are not a member of this workspace' },
+        body: { message: 'You are not a member of this tenant' },
       });
       expect(verifyMembership).toHaveBeenCalledWith({
         tenantId: workspaceId,

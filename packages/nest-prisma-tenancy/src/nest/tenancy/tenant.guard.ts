@@ -39,7 +39,7 @@ function valueAt(source: unknown, path: string): unknown {
   return value;
 }
 
-/** A resolved caller: the user, and the workspace or the 403 that answers its absence. */
+/** A resolved caller: the user, and the tenant or the 403 that answers its absence. */
 interface Caller {
   userId: string;
   tenantId: string | undefined;
@@ -50,7 +50,7 @@ interface Caller {
 /** The identity source of the options, as one function over the request. */
 type Identify = (request: HttpRequest) => Promise<Caller>;
 
-/** `identity` as a Caller: the workspace kept only when it is a UUID. */
+/** `identity` as a Caller: the tenant kept only when it is a UUID. */
 function caller(userId: string, tenantId: unknown, noTenant: string): Caller {
   return { userId, tenantId: isUuid(tenantId) ? tenantId : undefined, noTenant };
 }
@@ -59,7 +59,7 @@ function caller(userId: string, tenantId: unknown, noTenant: string): Caller {
  * Applied by `@TenantScoped()` / `@Authenticated()`: resolves the caller (a verified bearer token,
  * or the app's own authentication on the request, per `auth.resolve`), checks membership, and
  * fills the request's context (nestjs-cls) with the user and, for `@TenantScoped()`, the
- * workspace. With `auth.stage: 'interceptor'` it leaves that to `TenantInterceptor`.
+ * tenant. With `auth.stage: 'interceptor'` it leaves that to `TenantInterceptor`.
  */
 @Injectable()
 export class TenantGuard implements CanActivate, OnModuleInit {
@@ -104,7 +104,8 @@ export class TenantGuard implements CanActivate, OnModuleInit {
    * the request context; once per request (the guard and `TenantInterceptor` share it).
    *
    * @throws UnauthorizedException (401) without a usable identity; ForbiddenException (403)
-   * without a usable workspace or membership.
+   * without a usable tenant or membership. HTTP messages say "tenant" and name the configured
+   * claim or request path, whatever the app calls its tenants.
    */
   async authorize(context: ExecutionContext): Promise<void> {
     const requirement = this.reflector.getAllAndOverride<TenancyRequirement | undefined>(
@@ -125,16 +126,16 @@ export class TenantGuard implements CanActivate, OnModuleInit {
     cls.set('tenantId', undefined);
     if (requirement === 'tenant') {
       if (identity.tenantId === undefined) throw new ForbiddenException(identity.noTenant);
-      const workspaceId = identity.tenantId.toLowerCase();
-      if (!(await this.membership.isMember(workspaceId, userId))) {
-        throw new ForbiddenException('You are not a member of this workspace');
+      const tenantId = identity.tenantId.toLowerCase();
+      if (!(await this.membership.isMember(tenantId, userId))) {
+        throw new ForbiddenException('You are not a member of this tenant');
       }
-      cls.set('tenantId', workspaceId);
+      cls.set('tenantId', tenantId);
     }
     request[AUTHORIZED] = true;
   }
 
-  /** `auth.resolve: 'token'`: the verified bearer token's user and workspace claims. */
+  /** `auth.resolve: 'token'`: the verified bearer token's user and tenant claims. */
   private async fromToken(
     request: HttpRequest,
     claim: string,
@@ -161,7 +162,7 @@ export class TenantGuard implements CanActivate, OnModuleInit {
     return caller(
       userId,
       tenantId,
-      `The token has no usable workspace claim (${claim} must be a UUID)`,
+      `The token has no usable tenant claim (${claim} must be a UUID)`,
     );
   }
 
@@ -178,7 +179,7 @@ export class TenantGuard implements CanActivate, OnModuleInit {
     return caller(
       userId,
       tenantId,
-      `The request has no usable workspace (${tenantPath} must be a UUID)`,
+      `The request has no usable tenant (${tenantPath} must be a UUID)`,
     );
   }
 
@@ -195,7 +196,7 @@ export class TenantGuard implements CanActivate, OnModuleInit {
     return caller(
       identity.userId,
       identity.tenantId,
-      'The request has no usable workspace (the resolved tenantId must be a UUID)',
+      'The request has no usable tenant (the resolved tenantId must be a UUID)',
     );
   }
 }

@@ -1,17 +1,23 @@
-import type { INestApplication } from '@nestjs/common';
+import { Module, type INestApplication } from '@nestjs/common';
 import { PrismaPg } from '@prisma/adapter-pg';
 import { PrismaClient } from '@prisma/client';
 import { randomBytes } from 'node:crypto';
-import { tenantOwnedModels } from '../../packages/nest-prisma-tenancy/src/testing/tenant-schema.catalog';
+import { Client } from 'pg';
+import { PrismaModule } from 'nest-prisma-tenancy';
 import {
   describeTenantIsolation,
+  isolationModelsOf,
+  IsolationKitOptionsError,
   ISOLATION_CHECKS,
   MissingSettingSecretError,
+  NoTenantModelsError,
   SettingNotAcceptedError,
   TenantIsolationKit,
   type CheckResult,
   type IsolationLayer,
+  type TestFramework,
 } from 'nest-prisma-tenancy/testing';
+import { AppModule } from '../../src/app.module';
 import { credentialsOf, startPgBouncer, type PgBouncerHandle } from '../support/pgbouncer';
 import { TEST_DATABASE } from '../setup/test-database';
 import { createTestApp } from '../support/test-app';
@@ -40,8 +46,8 @@ describe('isolation kit on the demo app', () => {
     await app?.close();
   });
 
-  it('covers all 10 tenant-owned models of the schema', () => {
-    expect(tenantOwnedModels({})).toEqual([
+  it("covers all 10 tenant-owned models of the schema, read from the app module's client", () => {
+    expect(isolationModelsOf({ module: AppModule.forRoot() })).toEqual([
       'WorkspaceMember',
       'WorkspaceInvitation',
       'ApiKey',
@@ -55,11 +61,11 @@ describe('isolation kit on the demo app', () => {
     ]);
   });
 
+  // Client class, tenant options, URLs and setting secret: the app's PrismaModule's.
   describeTenantIsolation({
     name: 'tenant isolation (every tenant-owned model)',
+    module: AppModule.forRoot(),
     app: () => app,
-    runtimeUrl: () => env('DATABASE_URL'),
-    adminUrl: () => env('SYSTEM_DATABASE_URL'),
   });
 });
 
@@ -93,11 +99,11 @@ describe('isolation kit on the demo app, through PgBouncer in transaction mode',
     process.env.DATABASE_URL = savedDatabaseUrl;
   });
 
+  // runtimeUrl defaults to the app's url: the pooled one.
   describeTenantIsolation({
     name: 'tenant isolation through PgBouncer (every tenant-owned model)',
+    module: AppModule.forRoot(),
     app: () => app,
-    runtimeUrl: () => pooledUrl,
-    adminUrl: () => env('SYSTEM_DATABASE_URL'),
   });
 });
 
@@ -127,6 +133,7 @@ describe('isolation kit detects leaks', () => {
     beforeAll(async () => {
       owner = new PrismaClient({ adapter: new PrismaPg({ connectionString: env('DIRECT_URL') }) });
       kit = await TenantIsolationKit.open({
+        client: PrismaClient,
         tenantClient: () => owner,
         runtimeUrl: env('DATABASE_URL'),
         adminUrl: env('SYSTEM_DATABASE_URL'),
@@ -226,6 +233,7 @@ describe('isolation kit detects leaks', () => {
   describe('the tenant setting secret', () => {
     const open = (settingSecret?: string) =>
       TenantIsolationKit.open({
+        client: PrismaClient,
         // Never queried: these kits are opened and closed, no check runs.
         tenantClient: () => ({}) as PrismaClient,
         runtimeUrl: env('DATABASE_URL'),
@@ -239,7 +247,10 @@ describe('isolation kit detects leaks', () => {
       try {
         await expect(open()).rejects.toThrow(MissingSettingSecretError);
         await expect(open()).rejects.toThrow(
-          'pass { settingSecret } to describeTenantIsolation() / TenantIsolationKit.open(), or set TENANT_SETTING_SECRET',
+          'The isolation kit needs the tenant setting secret to sign app.workspace_id for its checks: ' +
+            'pass { settingSecret } to describeTenantIsolation() / TenantIsolationKit.open(), set it ' +
+            "in the app's PrismaModule.forRoot({ settingSecret }) (read with module or app), or set " +
+            'TENANT_SETTING_SECRET',
         );
       } finally {
         process.env.TENANT_SETTING_SECRET = saved;
@@ -258,19 +269,6 @@ describe('isolation kit detects leaks', () => {
     });
   });
 
-  it('refuses a model that is not tenant-owned, when the tests are collected', () => {
-    expect(() =>
-      describeTenantIsolation({
-        tenantClient: () => {
-          throw new Error('not called');
-        },
-        runtimeUrl: 'postgresql://unused',
-        adminUrl: 'postgresql://unused',
-        models: ['User'],
-      }),
-    ).toThrow('describeTenantIsolation: model "User" is not tenant-owned');
-  });
-
   it('leaves nothing behind: its workspaces and the users it created are removed on close', async () => {
     const admin = new PrismaClient({
       adapter: new PrismaPg({ connectionString: env('SYSTEM_DATABASE_URL') }),
@@ -281,6 +279,7 @@ describe('isolation kit detects leaks', () => {
     try {
       const usersBefore = await admin.user.count();
       const kit = await TenantIsolationKit.open({
+        client: PrismaClient,
         tenantClient: () => unused,
         runtimeUrl: env('DATABASE_URL'),
         adminUrl: env('SYSTEM_DATABASE_URL'),
@@ -302,5 +301,156 @@ describe('isolation kit detects leaks', () => {
     } finally {
       await Promise.all([admin.$disconnect(), unused.$disconnect()]);
     }
+  });
+});
+
+/** A framework that records what the kit registers, to prove it registers nothing on failure. */
+function recordingFramework(): { framework: TestFramework; registered: string[] } {
+  const registered: string[] = [];
+  return {
+    registered,
+    framework: {
+      describe: (name, fn) => {
+        registered.push(`describe ${name}`);
+        fn();
+      },
+      it: (name) => registered.push(`it ${name}`),
+      beforeAll: () => registered.push('beforeAll'),
+      afterAll: () => registered.push('afterAll'),
+    },
+  };
+}
+
+describe('isolation kit options fail loudly, when the tests are collected', () => {
+  const notCalled = () => {
+    throw new Error('not called');
+  };
+
+  it('zero tenant models (a tenantField no model has): NoTenantModelsError, no test registered', () => {
+    const { framework, registered } = recordingFramework();
+    const collect = () =>
+      describeTenantIsolation({
+        client: PrismaClient,
+        tenantField: 'tenantId',
+        tenantClient: notCalled,
+        framework,
+      });
+
+    expect(collect).toThrow(NoTenantModelsError);
+    expect(collect).toThrow(
+      "The isolation kit found no tenant-owned model to check: no model of the app's Prisma schema " +
+        '(User, Account, Session, VerificationToken, Workspace, WorkspaceMember, WorkspaceInvitation, ' +
+        'ApiKey, AIProviderConfig, Project, ApprovalItem, ApprovalComment, Webhook, WebhookDelivery, ' +
+        'AuditLog) has the scalar field "tenantId" (tenantField, from the kit\'s option). It would ' +
+        'generate no test. Give the kit the options of the app under test: ' +
+        'describeTenantIsolation({ module: AppModule, app: () => app }) reads tenantField',
+    );
+    expect(registered).toEqual([]);
+  });
+
+  it("zero tenant models with the tenantField of the app's module: the message says where it came from", () => {
+    expect(() =>
+      isolationModelsOf({ module: AppModule.forRoot({ tenantField: 'orgId' }) }),
+    ).toThrow('"orgId" (tenantField, from the PrismaModule.forRoot() options of AppModule)');
+  });
+
+  it('an empty models list: NoTenantModelsError', () => {
+    expect(() => isolationModelsOf({ client: PrismaClient, models: [] })).toThrow(
+      new NoTenantModelsError(
+        'models is an empty list: leave it out to check every tenant-owned model.',
+      ),
+    );
+  });
+
+  it('a model that does not exist, or is not tenant-owned: IsolationKitOptionsError', () => {
+    expect(() => isolationModelsOf({ module: AppModule.forRoot(), models: ['Nope'] })).toThrow(
+      IsolationKitOptionsError,
+    );
+    expect(() => isolationModelsOf({ module: AppModule.forRoot(), models: ['Nope'] })).toThrow(
+      'The isolation kit\'s models option names "Nope", which is not a model of the app\'s Prisma schema (User, ',
+    );
+    expect(() => isolationModelsOf({ module: AppModule.forRoot(), models: ['User'] })).toThrow(
+      'The isolation kit\'s models option names "User", which is not tenant-owned (it has no ' +
+        '"workspaceId" field); tenant-owned: WorkspaceMember, ',
+    );
+  });
+
+  it('a tenantRootModel or tenantModels entry the schema lacks: IsolationKitOptionsError', () => {
+    expect(() => isolationModelsOf({ client: PrismaClient, tenantRootModel: 'Tenant' })).toThrow(
+      IsolationKitOptionsError,
+    );
+    expect(() => isolationModelsOf({ client: PrismaClient, tenantRootModel: 'Tenant' })).toThrow(
+      'tenantRootModel "Tenant" is not a model of the Prisma schema; name the model whose id is ' +
+        "the tenant id, or pass null when there is none. (isolation kit options from the kit's " +
+        'options)',
+    );
+    expect(() =>
+      isolationModelsOf({ module: AppModule.forRoot({ tenantModels: ['Project', 'Task'] }) }),
+    ).toThrow('tenantModels names "Task", which is not a model of the Prisma schema.');
+  });
+
+  it('app alone cannot list the models when the tests are collected: it says to pass module or client', () => {
+    expect(() =>
+      describeTenantIsolation({ app: notCalled, framework: recordingFramework().framework }),
+    ).toThrow(
+      'also pass module: AppModule (the module that imports PrismaModule.forRoot()), or client: PrismaClient',
+    );
+  });
+
+  it('a module without PrismaModule, or with forRootAsync(): IsolationKitOptionsError with the fix', () => {
+    @Module({})
+    class EmptyModule {}
+    @Module({ imports: [PrismaModule.forRootAsync({ useFactory: () => ({}) })] })
+    class AsyncModule {}
+
+    expect(() => isolationModelsOf({ module: EmptyModule })).toThrow(
+      'The isolation kit found no PrismaModule.forRoot() in EmptyModule or its imports',
+    );
+    expect(() => isolationModelsOf({ module: AsyncModule })).toThrow(
+      'AsyncModule registers PrismaModule with forRootAsync(): its options exist only once the app is built',
+    );
+    expect(isolationModelsOf({ module: AsyncModule, client: PrismaClient })).toHaveLength(10);
+  });
+});
+
+/** The kit's SQL uses the configured names (sql option): the setting and the tenant function. */
+describe('isolation kit SQL names', () => {
+  const open = (sql: object) =>
+    TenantIsolationKit.open({
+      client: PrismaClient,
+      tenantClient: () => ({}) as PrismaClient,
+      runtimeUrl: env('DATABASE_URL'),
+      adminUrl: env('SYSTEM_DATABASE_URL'),
+      sql,
+    });
+
+  it('checks its signed setting with sql.tenantFunction', async () => {
+    const owner = new Client({ connectionString: env('DIRECT_URL') });
+    await owner.connect();
+    try {
+      await owner.query(
+        `CREATE FUNCTION public.kit_spec_tenant() RETURNS uuid LANGUAGE sql STABLE
+           AS 'SELECT public.current_workspace_id()'`,
+      );
+      await owner.query('GRANT EXECUTE ON FUNCTION public.kit_spec_tenant() TO app_runtime');
+      const kit = await open({ tenantFunction: 'kit_spec_tenant' });
+      expect(kit.sql.tenantFunction).toBe('kit_spec_tenant');
+      await kit.close();
+      await expect(open({ tenantFunction: 'no_such_tenant_fn' })).rejects.toThrow(
+        'function public.no_such_tenant_fn() does not exist',
+      );
+    } finally {
+      await owner.query('DROP FUNCTION IF EXISTS public.kit_spec_tenant()');
+      await owner.end();
+    }
+  });
+
+  it('signs sql.setting: a setting the database does not read is refused, naming the function', async () => {
+    await expect(open({ setting: 'app.other_tenant' })).rejects.toThrow(
+      new SettingNotAcceptedError(),
+    );
+    await expect(open({ setting: 'app.other_tenant' })).rejects.toThrow(
+      '(public.current_workspace_id() is NULL for it on runtimeUrl)',
+    );
   });
 });

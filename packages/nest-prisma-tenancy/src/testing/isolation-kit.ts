@@ -3,24 +3,19 @@
  * through the tenant client (layer 1 over layer 2), the tenant driver, and Row-Level Security
  * alone. A model added to the schema is covered without writing a test for it.
  *
- * @example Jest e2e spec of an app:
+ * @example Jest e2e spec of an app (options, client and URLs from the app's PrismaModule):
  * describe('my app', () => {
  *   let app: INestApplication;
  *   beforeAll(async () => { app = await createTestApp(); });
  *   afterAll(() => app.close());
  *
- *   describeTenantIsolation({
- *     app: () => app,
- *     runtimeUrl: process.env.DATABASE_URL!,
- *     adminUrl: process.env.SYSTEM_DATABASE_URL!,
- *   });
+ *   describeTenantIsolation({ module: AppModule, app: () => app });
  * });
  */
 import { randomUUID } from 'node:crypto';
 import { PrismaPg } from '@prisma/adapter-pg';
-import { PrismaClient } from '@prisma/client';
 import pg from 'pg';
-import { TENANT_PRISMA_CLIENT, TENANT_SETTING } from '../nest/prisma.constants';
+import { instantiatePrismaClient } from '../core/client/prisma-client-schema';
 import {
   createTenantAdapter,
   runInTenant,
@@ -28,15 +23,25 @@ import {
 } from '../core/client/tenant-extension';
 import { runWithoutTenant } from '../core/context/tenant-context';
 import { TenantSettingSigner } from '../core/driver/tenant-setting.signer';
+import { qualifiedFunction, type TenancySqlNames } from '../core/sql/tenancy-sql-names';
 import { describeError, ISOLATION_CHECKS, type IsolationCheck, type Row } from './isolation.checks';
-import type { TenantIsolationOptions, TestFramework, UrlSource } from './isolation-kit.options';
+import type {
+  IsolationModelsOptions,
+  TenantIsolationOptions,
+  TestFramework,
+} from './isolation-kit.options';
+import { IsolationKitOptionsError } from './isolation-kit-options.error';
+import {
+  appPrismaSettings,
+  resolveKitConnection,
+  resolveKitSchema,
+  staticPrismaSettings,
+} from './isolation-kit.settings';
 import { IsolationViolationError } from './isolation-violation.error';
-import { MissingSettingSecretError } from './missing-setting-secret.error';
 import { generateValue, insertStatement, RowFactory } from './row.factory';
 import { SettingNotAcceptedError } from './setting-not-accepted.error';
 import {
   loadTenantSchemaCatalog,
-  tenantOwnedModels,
   type SqlRow,
   type TenantModelInfo,
   type TenantSchemaCatalog,
@@ -55,7 +60,15 @@ export interface ModelDelegate {
   deleteMany(args?: object): Promise<{ count: number }>;
 }
 
-/** One fixture row of a model, in both of its workspaces' terms. */
+/**
+ * A client the kit builds from the app's generated PrismaClient class (its driver and admin
+ * clients); reach the models with `kit.driverDelegate()` / `kit.adminDelegate()`.
+ */
+export interface KitPrismaClient {
+  $disconnect(): Promise<void>;
+}
+
+/** One fixture row of a model, with the tenant it belongs to. */
 export interface FixtureRow {
   tenantId: string;
   /** The row as the admin client reads it. */
@@ -68,7 +81,7 @@ export interface FixtureRow {
   whereUnique: Row;
 }
 
-/** A row of the model in workspace A and one in workspace B, with B's rows as they were. */
+/** A row of the model in tenant A and one in tenant B, with B's rows as they were. */
 export interface ModelFixture {
   model: TenantModelInfo;
   a: FixtureRow;
@@ -99,8 +112,6 @@ const UPDATABLE_TYPES = new Set([
   'timestamp',
 ]);
 
-const resolveUrl = (url: UrlSource): string => (typeof url === 'function' ? url() : url);
-
 function delegateOf(client: unknown, model: TenantModelInfo): ModelDelegate {
   const delegate = (client as Record<string, ModelDelegate | undefined>)[model.delegate];
   if (delegate === undefined || typeof delegate.findMany !== 'function') {
@@ -110,60 +121,68 @@ function delegateOf(client: unknown, model: TenantModelInfo): ModelDelegate {
 }
 
 /**
- * The kit's state: its connections, the schema catalog, and two workspaces A and B. Open it with
+ * The kit's state: its connections, the schema catalog, and two tenants A and B. Open it with
  * `TenantIsolationKit.open()`, make fixtures with `createFixture()`, run checks with `runCheck()`
- * (or `assertCheck()`), and `close()` it: that removes both workspaces with everything in them.
+ * (or `assertCheck()`), and `close()` it: that removes both tenants with everything in them.
  * `describeTenantIsolation()` does all of this inside Jest hooks.
  *
  * Use one kit from one test at a time: the runtime connection runs one transaction at a time.
  */
 export class TenantIsolationKit {
-  /** Workspace A: the checks act as A. */
+  /** Tenant A: the checks act as A. */
   readonly tenantA = randomUUID();
-  /** Workspace B: the other tenant, whose row the checks target. */
+  /** Tenant B: the other tenant, whose row the checks target. */
   readonly tenantB = randomUUID();
   private closed = false;
 
   private constructor(
     readonly catalog: TenantSchemaCatalog,
     readonly tenantClient: TenantPrismaClient,
-    /** The unextended client over `createTenantAdapter(runtimeUrl)`: layer 2 without layer 1. */
-    readonly driverClient: PrismaClient,
-    /** As app_admin: sees every workspace. */
-    readonly admin: PrismaClient,
+    /**
+     * An unextended instance of the app's client class over `createTenantAdapter(runtimeUrl)`:
+     * layer 2 without layer 1.
+     */
+    readonly driverClient: KitPrismaClient,
+    /** An instance of the app's client class as the admin role (adminUrl): sees every tenant. */
+    readonly admin: KitPrismaClient,
     private readonly runtimePool: pg.Pool,
     private readonly adminPool: pg.Pool,
     private readonly factory: RowFactory,
-    /** Signs `app.workspace_id` for the database checks, as the library does. */
+    /** Signs the tenant setting for the database checks, as the library does. */
     private readonly signer: TenantSettingSigner,
+    /** The names of the library's database objects (the tenant setting, functions, roles). */
+    readonly sql: TenancySqlNames,
   ) {}
 
   /**
-   * Connects, reads the schema, checks that PostgreSQL accepts the kit's signed tenant setting and
-   * creates workspaces A and B.
+   * Takes the app's options (from `app` when given, else from `module`, with the kit's own options
+   * over them), reads the schema from the app's client class, connects, checks that PostgreSQL
+   * accepts the kit's signed tenant setting and creates tenants A and B.
    *
-   * @throws MissingSettingSecretError when neither `settingSecret` nor TENANT_SETTING_SECRET is set.
+   * @throws NoTenantModelsError when no model is tenant-owned (e.g. a wrong tenantField).
+   * @throws IsolationKitOptionsError when an option names a model or field the schema lacks, or
+   *   the kit finds no client class or URL.
+   * @throws MissingSettingSecretError when no setting secret is found.
    * @throws InvalidSettingSecretError when the secret is shorter than 32 characters.
    * @throws SettingNotAcceptedError when the database does not verify the kit's signed setting.
-   * @throws Error when a connection fails or a model is not tenant-owned; nothing stays open then.
+   * @throws Error when a connection fails; nothing stays open then.
    */
   static async open(options: TenantIsolationOptions): Promise<TenantIsolationKit> {
-    const settingSecret = options.settingSecret ?? process.env.TENANT_SETTING_SECRET;
-    if (!settingSecret) throw new MissingSettingSecretError();
+    const context = options.app ? appPrismaSettings(options.app()) : undefined;
+    const settings = context ?? staticPrismaSettings(options);
+    const schema = resolveKitSchema(options, settings);
+    const { runtimeUrl, adminUrl, settingSecret, sql } = resolveKitConnection(options, settings);
     const signer = new TenantSettingSigner(settingSecret);
-    const tenantClient = options.app
-      ? options.app().get<symbol, TenantPrismaClient>(TENANT_PRISMA_CLIENT, { strict: false })
-      : options.tenantClient();
-    const runtimeUrl = resolveUrl(options.runtimeUrl);
-    const adminUrl = resolveUrl(options.adminUrl);
+    const tenantClient =
+      context?.tenantClient?.() ?? (options.tenantClient as () => TenantPrismaClient)();
+    const driverClient = instantiatePrismaClient(schema.client, {
+      adapter: createTenantAdapter(runtimeUrl, { max: 2, settingSecret, sql }),
+    }) as KitPrismaClient;
+    const admin = instantiatePrismaClient(schema.client, {
+      adapter: new PrismaPg({ connectionString: adminUrl, max: 2 }),
+    }) as KitPrismaClient;
     const runtimePool = new pg.Pool({ connectionString: runtimeUrl, max: 1 });
     const adminPool = new pg.Pool({ connectionString: adminUrl, max: 1 });
-    const driverClient = new PrismaClient({
-      adapter: createTenantAdapter(runtimeUrl, { max: 2, settingSecret }),
-    });
-    const admin = new PrismaClient({
-      adapter: new PrismaPg({ connectionString: adminUrl, max: 2 }),
-    });
     const closeAll = async () => {
       await Promise.allSettled([
         driverClient.$disconnect(),
@@ -174,9 +193,9 @@ export class TenantIsolationKit {
     };
     let kit: TenantIsolationKit | undefined;
     try {
-      const query = async (sql: string, params?: readonly unknown[]) =>
-        (await adminPool.query<SqlRow>(sql, params as unknown[] | undefined)).rows;
-      const catalog = await loadTenantSchemaCatalog(query, options);
+      const query = async (text: string, params?: readonly unknown[]) =>
+        (await adminPool.query<SqlRow>(text, params as unknown[] | undefined)).rows;
+      const catalog = await loadTenantSchemaCatalog(query, schema);
       const factory = new RowFactory(catalog, query);
       kit = new TenantIsolationKit(
         catalog,
@@ -187,6 +206,7 @@ export class TenantIsolationKit {
         adminPool,
         factory,
         signer,
+        sql,
       );
       await kit.assertSettingAccepted();
       await factory.createTenant(kit.tenantA);
@@ -206,7 +226,7 @@ export class TenantIsolationKit {
 
   /**
    * Creates a row of `model` in A and one in B (with their required parents, in the same
-   * workspace) and snapshots B's rows of the model. Call it again for fresh rows.
+   * tenant) and snapshots B's rows of the model. Call it again for fresh rows.
    */
   async createFixture(modelName: string): Promise<ModelFixture> {
     const model = this.catalog.model(modelName);
@@ -249,7 +269,7 @@ export class TenantIsolationKit {
     if (result.error) throw result.error;
   }
 
-  /** Runs `work` as workspace `tenantId` (`runInTenant`). */
+  /** Runs `work` as tenant `tenantId` (`runInTenant`). */
   inTenant<T>(tenantId: string, work: () => Promise<T>): Promise<T> {
     return runInTenant(tenantId, work);
   }
@@ -275,9 +295,10 @@ export class TenantIsolationKit {
   }
 
   /**
-   * Runs `work` on a runtime-role connection inside `BEGIN` with `app.workspace_id` set to the
-   * value the library would send for `tenantId` (signed with `settingSecret`, transaction-locally;
-   * not set when `undefined`), and always rolls back.
+   * Runs `work` on a runtime-role connection inside `BEGIN` with the tenant setting
+   * (`sql.setting`, default `app.workspace_id`) set to the value the library would send for
+   * `tenantId` (signed with `settingSecret`, transaction-locally; not set when `undefined`), and
+   * always rolls back.
    */
   async runtimeSql<T>(
     tenantId: string | undefined,
@@ -289,7 +310,7 @@ export class TenantIsolationKit {
       await client.query('BEGIN');
       if (tenantId !== undefined) {
         await client.query('SELECT set_config($1, $2, true)', [
-          TENANT_SETTING,
+          this.sql.setting,
           this.signer.sign(tenantId, undefined),
         ]);
       }
@@ -312,14 +333,14 @@ export class TenantIsolationKit {
   private async assertSettingAccepted(): Promise<void> {
     const verified = await this.runtimeSql(this.tenantA, async (sql) => {
       const { rows } = await sql.query<{ tenant: string | null }>(
-        'SELECT public.current_workspace_id()::text AS tenant',
+        `SELECT ${qualifiedFunction(this.sql, 'tenantFunction')}()::text AS tenant`,
       );
       return rows[0]?.tenant;
     });
-    if (verified !== this.tenantA) throw new SettingNotAcceptedError();
+    if (verified !== this.tenantA) throw new SettingNotAcceptedError(this.sql);
   }
 
-  /** Every row of `model` in workspace `tenantId`, as admin, ordered by primary key. */
+  /** Every row of `model` in tenant `tenantId`, as admin, ordered by primary key. */
   snapshot(model: TenantModelInfo, tenantId: string): Promise<Row[]> {
     return delegateOf(this.admin, model).findMany({
       where: { [model.tenantField]: tenantId },
@@ -328,7 +349,7 @@ export class TenantIsolationKit {
   }
 
   /**
-   * Prisma create data for a new row like `row` (a stored row of the model): same workspace and
+   * Prisma create data for a new row like `row` (a stored row of the model): same tenant and
    * parents, new primary key, fresh unique values. NULLs are left out.
    */
   prismaCopyOf(model: TenantModelInfo, row: SqlRow): Row {
@@ -342,9 +363,9 @@ export class TenantIsolationKit {
   }
 
   /**
-   * `foreign` (a stored row of workspace B) with its references to global rows (tables that are
+   * `foreign` (a stored row of tenant B) with its references to global rows (tables that are
    * not tenant-owned, such as users) taken from `own` (the model's row in A). A write of it as A
-   * then names B's workspace and nothing else A cannot see, so it must be refused for the workspace
+   * then names tenant B and nothing else A cannot see, so it must be refused for the tenant
    * alone (Row-Level Security's WITH CHECK), not because B's user is invisible to A.
    */
   crossTenantRow(model: TenantModelInfo, foreign: SqlRow, own: SqlRow): SqlRow {
@@ -387,7 +408,7 @@ export class TenantIsolationKit {
   }
 
   /**
-   * Removes workspaces A and B with everything in them, and the global rows the kit created, then
+   * Removes tenants A and B with everything in them, and the global rows the kit created, then
    * closes every connection the kit opened (not the tenant client, which it was given).
    */
   async close(): Promise<void> {
@@ -437,28 +458,39 @@ function globalFramework(): TestFramework {
 }
 
 /**
+ * The tenant-owned models `describeTenantIsolation(options)` generates tests for, read from the
+ * app's client class (`module` or `client`) when the tests are collected, without connecting.
+ *
+ * @throws NoTenantModelsError when no model is tenant-owned (e.g. a wrong tenantField).
+ * @throws IsolationKitOptionsError when an option names a model or field the schema lacks, or
+ *   there is neither `module` nor `client`.
+ */
+export function isolationModelsOf(options: IsolationModelsOptions): string[] {
+  return resolveKitSchema(options, staticPrismaSettings(options)).models;
+}
+
+/**
  * Generates the isolation tests: one `describe` per tenant-owned model (every one in the schema
- * unless `models` is given), each creating a row in workspace A and one in B and checking, as A,
+ * unless `models` is given), each creating a row in tenant A and one in B and checking, as A,
  * that B's row cannot be read, counted, updated, deleted, written into or moved into through the
  * tenant client, the tenant driver or raw SQL under Row-Level Security, and that B's data is
  * unchanged afterwards. See ISOLATION_CHECKS for the list.
  *
- * Call it at the top level of a spec file or inside a `describe`; the clients are resolved in
- * its `beforeAll`, after yours.
+ * The models are listed when the test framework collects the tests, from the app's client class:
+ * pass `module` (the app's module with `PrismaModule.forRoot()`) or `client`. The clients are
+ * resolved in its `beforeAll`, after yours; with `app`, the kit then takes the running app's
+ * PrismaModule options and fails if they give other models than those collected.
  *
- * @throws Error at collection time for a model that is not tenant-owned.
+ * Call it at the top level of a spec file or inside a `describe`.
+ *
+ * @throws NoTenantModelsError at collection time when no model is tenant-owned: it never
+ *   registers an empty suite.
+ * @throws IsolationKitOptionsError at collection time when an option names a model or field the
+ *   schema lacks, or there is neither `module` nor `client`.
  */
 export function describeTenantIsolation(options: TenantIsolationOptions): void {
   const framework = options.framework ?? globalFramework();
-  const all = tenantOwnedModels(options);
-  const models = options.models ?? all;
-  for (const model of models) {
-    if (!all.includes(model)) {
-      throw new Error(
-        `describeTenantIsolation: model "${model}" is not tenant-owned (tenant-owned: ${all.join(', ')}).`,
-      );
-    }
-  }
+  const models = isolationModelsOf(options);
   const { timeout } = options;
 
   framework.describe(options.name ?? 'tenant isolation', () => {
@@ -469,7 +501,17 @@ export function describeTenantIsolation(options: TenantIsolationOptions): void {
       return kit;
     };
     framework.beforeAll(async () => {
-      kit = await TenantIsolationKit.open(options);
+      const candidate = await TenantIsolationKit.open(options);
+      if (candidate.models.join() !== models.join()) {
+        await candidate.close();
+        throw new IsolationKitOptionsError(
+          `The app's PrismaModule options give the tenant models ${candidate.models.join(', ')}, ` +
+            `but the tests were generated for ${models.join(', ')} (from module or client when ` +
+            'the tests were collected): pass the module the app is built from, or the same ' +
+            'tenantField / tenantModels / tenantRootModel to the kit.',
+        );
+      }
+      kit = candidate;
     }, timeout);
     framework.afterAll(async () => {
       await kit?.close();

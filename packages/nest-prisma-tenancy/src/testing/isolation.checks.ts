@@ -9,15 +9,15 @@ export type IsolationLayer =
   | 'client'
   /** An unextended PrismaClient over `createTenantAdapter`: the tenant driver and RLS, no scoper. */
   | 'driver'
-  /** Raw SQL as the runtime role with a signed `app.workspace_id`: Row-Level Security alone. */
+  /** Raw SQL as the runtime role with a signed tenant setting: Row-Level Security alone. */
   | 'database'
-  /** The real state afterwards, read as app_admin. */
+  /** The real state afterwards, read through the admin connection (adminUrl). */
   | 'data';
 
 /**
  * One isolation check on one model. `run` resolves when the check holds and throws (any error,
  * usually with a message saying what happened instead) when it does not. It works on the
- * fixture's two rows: it acts as workspace A and targets B's row.
+ * fixture's two rows: it acts as tenant A and targets B's row.
  */
 export interface IsolationCheck {
   layer: IsolationLayer;
@@ -121,7 +121,7 @@ const CLIENT_CHECKS: IsolationCheck[] = [
       const rows = await kit.inTenant(fx.a.tenantId, () => kit.tenantDelegate(fx).findMany());
       const foreign = rows.filter((r) => r[fx.model.tenantField] !== fx.a.tenantId);
       if (foreign.length > 0)
-        fail(`returned ${foreign.length} row(s) of other workspaces: ${show(foreign)}`);
+        fail(`returned ${foreign.length} row(s) of other tenants: ${show(foreign)}`);
       const keys = rows.map((r) => keyOf(fx, r));
       if (keys.includes(keyOf(fx, fx.b.row))) fail(`returned B's row ${keyOf(fx, fx.b.row)}`);
       if (!keys.includes(keyOf(fx, fx.a.row)))
@@ -229,7 +229,7 @@ const CLIENT_CHECKS: IsolationCheck[] = [
   },
   {
     layer: 'client',
-    name: "create naming B's workspace fails with CrossTenantWriteError",
+    name: 'create naming tenant B fails with CrossTenantWriteError',
     run: (kit, fx) =>
       expectRejection(
         () =>
@@ -348,7 +348,7 @@ const DATABASE_CHECKS: IsolationCheck[] = [
           [fx.b.tenantId],
         );
         if (byTenant.rows.length > 0)
-          fail(`returned ${byTenant.rows.length} row(s) of B by its workspace`);
+          fail(`returned ${byTenant.rows.length} row(s) of B by its tenant id`);
         const a = sqlKey(fx, fx.a.sql);
         const own = await sql.query(`SELECT * FROM ${tableOf(fx)} WHERE ${a.where}`, a.params);
         if (own.rows.length !== 1) fail(`did not return A's own row (got ${own.rows.length} rows)`);
@@ -383,7 +383,7 @@ const DATABASE_CHECKS: IsolationCheck[] = [
   },
   {
     layer: 'database',
-    name: "INSERT with B's workspace fails with 42501",
+    name: "INSERT with B's tenant id fails with 42501",
     run: (kit, fx) =>
       expectRejection(
         () =>
@@ -414,13 +414,13 @@ const DATABASE_CHECKS: IsolationCheck[] = [
   },
   {
     layer: 'database',
-    name: 'without a workspace setting the table reads empty',
+    name: 'without a tenant setting the table reads empty',
     async run(kit, fx) {
       await kit.runtimeSql(undefined, async (sql) => {
         const { rows } = await sql.query<{ n: number }>(
           `SELECT count(*)::int AS n FROM ${tableOf(fx)}`,
         );
-        if (rows[0]?.n !== 0) fail(`counted ${rows[0]?.n} row(s) with no workspace set`);
+        if (rows[0]?.n !== 0) fail(`counted ${rows[0]?.n} row(s) with no tenant setting`);
       });
     },
   },

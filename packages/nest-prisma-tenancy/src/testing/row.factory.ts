@@ -79,9 +79,9 @@ export function generateValue(table: string, column: ColumnInfo): unknown {
 
 /**
  * Writes valid rows of any table, generically: required columns get generated values, unique
- * columns unique ones, and required foreign keys a parent row created first in the same workspace
- * (composite keys `(workspace_id, x_id)` copied from the parent), recursively. It runs as a role
- * that sees every workspace, and remembers what it created so that it can remove it.
+ * columns unique ones, and required foreign keys a parent row created first in the same tenant
+ * (composite keys `(tenant_id, x_id)` copied from the parent), recursively. It runs as a role
+ * that sees every tenant, and remembers what it created so that it can remove it.
  */
 export class RowFactory {
   /** Rows of global (not tenant-owned) tables it created, in order. */
@@ -98,7 +98,7 @@ export class RowFactory {
   }
 
   /**
-   * Inserts a row of `tableName` in the workspace `tenantId`, with its required parents, and
+   * Inserts a row of `tableName` in the tenant `tenantId`, with its required parents, and
    * returns it as stored.
    *
    * @throws Error when required foreign keys form a cycle, or a column cannot be generated.
@@ -193,7 +193,7 @@ export class RowFactory {
   }
 
   /**
-   * Deletes every row of the workspace `tenantId` (children first; tables are retried until their
+   * Deletes every row of the tenant `tenantId` (children first; tables are retried until their
    * foreign keys allow it) and its root row.
    */
   async removeTenant(tenantId: string): Promise<void> {

@@ -1,5 +1,4 @@
-import { Prisma } from '@prisma/client';
-import { buildTenantModelMap } from '../core/client/tenant-models';
+import type { KitSchema } from './isolation-kit.settings';
 
 /** Runs one SQL statement and returns its rows. */
 export type SqlRunner = (sql: string, params?: readonly unknown[]) => Promise<SqlRow[]>;
@@ -10,7 +9,7 @@ export type SqlRow = Record<string, unknown>;
 /** A column, as PostgreSQL declares it. */
 export interface ColumnInfo {
   name: string;
-  /** The Prisma field stored in this column (from the DMMF, `@map` applied), if any. */
+  /** The Prisma field stored in this column (from the client's data model, `@map` applied), if any. */
   field: string | undefined;
   /** The type name (`text`, `uuid`, `int4`, an enum's name, ...); for arrays, the element's. */
   type: string;
@@ -56,7 +55,7 @@ export interface TenantModelInfo {
   key: readonly { field: string; column: string }[];
 }
 
-/** What the kit knows about the schema: models from the DMMF, constraints from PostgreSQL. */
+/** What the kit knows about the schema: models from the app's client, constraints from PostgreSQL. */
 export interface TenantSchemaCatalog {
   tenantField: string;
   tenantOwned: readonly string[];
@@ -139,32 +138,30 @@ export function delegateName(model: string): string {
 
 /**
  * Builds the catalog. Which models are tenant-owned, their tables and their fields' columns come
- * from the generated client's DMMF (via buildTenantModelMap, as the tenant client sees them). What
- * a valid row needs (NOT NULL, defaults, foreign keys, unique indexes, enum labels) comes from
- * PostgreSQL: Prisma 6's runtime DMMF no longer carries `isRequired`, `hasDefaultValue`,
- * `relationFromFields` or enum values, and the database is what an INSERT must satisfy anyway.
+ * from the app's generated client (its schema source and tenant model map, as the tenant client
+ * sees them). What a valid row needs (NOT NULL, defaults, foreign keys, unique indexes, enum
+ * labels) comes from PostgreSQL: Prisma 6's runtime data model does not carry `isRequired`,
+ * `hasDefaultValue`, `relationFromFields` or enum values, and the database is what an INSERT must
+ * satisfy anyway.
  */
 export async function loadTenantSchemaCatalog(
   query: SqlRunner,
-  options: { tenantField?: string; tenantRootModel?: string | null; models?: readonly string[] },
+  schema: KitSchema,
 ): Promise<TenantSchemaCatalog> {
-  const map = buildTenantModelMap({
-    tenantField: options.tenantField,
-    rootModel: options.tenantRootModel,
-  });
-  const dmmf = new Map(Prisma.dmmf.datamodel.models.map((m) => [m.name, m]));
+  const { map } = schema;
+  const byName = new Map(schema.source.models.map((m) => [m.name, m]));
   const tableOfModel = (name: string): string => {
-    const model = dmmf.get(name);
+    const model = byName.get(name);
     if (!model) throw new Error(`Model "${name}" is not in the Prisma schema.`);
     return model.dbName ?? model.name;
   };
   const columnOf = (model: string, field: string): string => {
-    const found = dmmf.get(model)?.fields.find((f) => f.name === field);
+    const found = byName.get(model)?.fields.find((f) => f.name === field);
     if (!found) throw new Error(`Model "${model}" has no field "${field}".`);
     return found.dbName ?? found.name;
   };
   const fieldsByTable = new Map<string, Map<string, string>>();
-  for (const model of dmmf.values()) {
+  for (const model of byName.values()) {
     const columns = new Map<string, string>();
     for (const field of model.fields) {
       if (field.kind !== 'object') columns.set(field.dbName ?? field.name, field.name);
@@ -231,15 +228,7 @@ export async function loadTenantSchemaCatalog(
     }
     return info;
   };
-  const tenantOwned = options.models ?? map.tenantOwned;
-  for (const name of tenantOwned) {
-    if (!map.tenantOwned.includes(name)) {
-      throw new Error(
-        `Model "${name}" is not tenant-owned (it has no "${map.tenantField}" field), so the isolation kit cannot check it.`,
-      );
-    }
-  }
-
+  const tenantOwned = schema.models;
   return {
     tenantField: map.tenantField,
     tenantOwned,
@@ -260,15 +249,4 @@ export async function loadTenantSchemaCatalog(
       return { name, delegate: delegateName(name), table: info, tenantField: map.tenantField, key };
     },
   };
-}
-
-/** The tenant-owned models of the generated client's schema, without touching the database. */
-export function tenantOwnedModels(options: {
-  tenantField?: string;
-  tenantRootModel?: string | null;
-}): string[] {
-  return buildTenantModelMap({
-    tenantField: options.tenantField,
-    rootModel: options.tenantRootModel,
-  }).tenantOwned.slice();
 }

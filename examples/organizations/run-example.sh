@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # The adopter's path, end to end: packs the library, installs the tarball (plus peers) into this
-# example, generates its client, builds a scratch database on the server of DIRECT_URL, applies the
-# schema and the RLS migration of the INSTALLED command, checks the schema with it, runs the e2e
-# tests (Jest + supertest, real database) and drops the database. Run from anywhere; exits non-zero
-# on any failure.
+# example, lints the schema with the INSTALLED command, generates its client (once, at its custom
+# output), builds a scratch database on the server of DIRECT_URL, applies the schema and the RLS
+# migration of the installed command, checks the live database with it (the deliberate plain
+# foreign key must be reported, then nothing once it is dropped), runs the e2e tests (Jest +
+# supertest, real database, the isolation kit reading the app's module) and drops the database.
+# Run from anywhere; exits non-zero on any failure.
 set -euo pipefail
 example="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$example/../.." && pwd)"
@@ -19,7 +21,7 @@ cleanup() {
     psql "$admin_url" -qAtc "DROP DATABASE IF EXISTS \"$db\" WITH (FORCE)" >/dev/null 2>&1 ||
       echo "could not drop the scratch database $db" >&2
   fi
-  rm -rf "$work" "$example/prisma/.app-schema.prisma" "$example/prisma/.default-client.prisma"
+  rm -rf "$work" "$example/prisma/.app-schema.prisma"
   echo "run-example.sh: exit $code after $(($(date +%s) - started))s"
   exit "$code"
 }
@@ -82,19 +84,20 @@ rm -rf "$example/src/generated"
 (cd "$example" && "$prisma" generate --schema "$app_schema" > "$work/generate.log" 2>&1) ||
   { cat "$work/generate.log" >&2; exit 1; }
 [ -f "$example/src/generated/prisma/index.js" ] || { echo "no generated client" >&2; exit 1; }
-# Workaround: describeTenantIsolation (nest-prisma-tenancy/testing 0.2.0) lists the tenant models
-# at describe time from the DEFAULT client (@prisma/client -> node_modules/.prisma/client), not from
-# the app's client, so the example also generates the same schema there (its own node_modules only).
-sed -e '/^ *output *=/d' "$app_schema" > "$example/prisma/.default-client.prisma"
-(cd "$example" && "$prisma" generate --schema prisma/.default-client.prisma > "$work/generate.log" 2>&1) ||
-  { cat "$work/generate.log" >&2; exit 1; }
+# Only the custom output is generated (no second generate into @prisma/client's default output):
+# the isolation kit reads AppModule's client. A default client left by an earlier version of this
+# script is removed, so nothing else could supply the example's models.
+rm -rf "$example/node_modules/.prisma/client"
 
 step "scratch database $db"
 admin_url="$direct_url"
 owner_url=$(url_for "$direct_url" "" "$db")
+runtime_url=$(url_for "$direct_url" app_runtime "$db")
 psql "$admin_url" -v ON_ERROR_STOP=1 -qAtc "CREATE DATABASE \"$db\"" >/dev/null
+# The tables of the FULL schema, the deliberate plain foreign key included: the database check
+# below must find it in the live catalog.
 (cd "$example" && DIRECT_URL="$owner_url" "$prisma" migrate diff --from-empty \
-  --to-schema-datamodel "$app_schema" --script > "$work/schema.sql" 2> "$work/diff.log") ||
+  --to-schema-datamodel prisma/schema.prisma --script > "$work/schema.sql" 2> "$work/diff.log") ||
   { cat "$work/diff.log" >&2; exit 1; }
 # current_workspace_id() comes with the RLS migration, which also sets the tenant column defaults:
 # the tables are created without them first.
@@ -106,14 +109,38 @@ psql "$owner_url" -v ON_ERROR_STOP=1 -q -f "$work/schema.sql" >/dev/null 2>"$wor
 psql "$owner_url" -v ON_ERROR_STOP=1 -q -f "$work/rls.sql" >/dev/null 2>"$work/psql.log" ||
   { cat "$work/psql.log" >&2; exit 1; }
 
+export TENANT_SETTING_SECRET=$(node -e 'console.log(require("crypto").randomBytes(48).toString("base64url"))')
+
+step "nest-prisma-tenancy check, database half, names the plain foreign key in the live database"
+# --schema is the app's copy (its lint is clean), so the problem can only come from the database.
+set +e
+(cd "$example" && "$cli" check --schema "$app_schema" --database-url "$runtime_url" \
+  --setting-secret "$TENANT_SETTING_SECRET" --tenant-field orgId --root-model Organization) \
+  > "$work/check-db.out" 2> "$work/check-db.err"
+check_code=$?
+set -e
+cat "$work/check-db.out" "$work/check-db.err"
+[ "$check_code" -eq 1 ] || { echo "database check exited $check_code, expected 1" >&2; exit 1; }
+plain_fk='^database: foreign key comments_plain_task_id_fkey on ([a-z_]+\.)?comments \(plain_task_id\) → ([a-z_]+\.)?tasks \(id\) does not pair org_id with ([a-z_]+\.)?tasks\.org_id'
+grep -Eq "$plain_fk" "$work/check-db.out" ||
+  { echo "the database check did not report comments_plain_task_id_fkey (the plain foreign key)" >&2; exit 1; }
+[ "$(wc -l < "$work/check-db.out")" -eq 1 ] ||
+  { echo "the database check reported more than the plain foreign key" >&2; exit 1; }
+
+# The app runs on the schema without it: drop it from the database too, and check again.
+psql "$owner_url" -v ON_ERROR_STOP=1 -qAtc 'ALTER TABLE comments DROP COLUMN plain_task_id' >/dev/null
+(cd "$example" && "$cli" check --schema "$app_schema" --database-url "$runtime_url" \
+  --setting-secret "$TENANT_SETTING_SECRET" --tenant-field orgId --root-model Organization) ||
+  { echo "the database check still fails without the plain foreign key" >&2; exit 1; }
+echo "without the plain foreign key, check (schema and database) passes"
+
 step "type-check the example"
 (cd "$example" && npx --no-install tsc -p tsconfig.json --noEmit)
 
 step "e2e tests"
 export DIRECT_URL="$owner_url"
-export DATABASE_URL=$(url_for "$direct_url" app_runtime "$db")
+export DATABASE_URL="$runtime_url"
 export SYSTEM_DATABASE_URL=$(url_for "$direct_url" app_admin "$db")
-export TENANT_SETTING_SECRET=$(node -e 'console.log(require("crypto").randomBytes(48).toString("base64url"))')
 export NODE_ENV=test
 # EXAMPLE_SUMMARY (set by .ci/run): where Jest writes its JSON results, for CI's closing count.
 (cd "$example" && npx --no-install jest --runInBand --ci \

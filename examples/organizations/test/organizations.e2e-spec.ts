@@ -4,7 +4,7 @@ import type { INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { Client } from 'pg';
 import request from 'supertest';
-import { describeTenantIsolation } from 'nest-prisma-tenancy/testing';
+import { describeTenantIsolation, isolationModelsOf } from 'nest-prisma-tenancy/testing';
 import { AppModule } from '../src/app.module';
 
 /** The database and its roles come from run-example.sh (a scratch database, dropped afterwards). */
@@ -109,11 +109,37 @@ describe('ProjectsController (@TenantScoped, the example guard, the installed li
   });
 });
 
+describe("the isolation kit takes the app's client and options from AppModule", () => {
+  it("@prisma/client's default client (if any resolves here) is not the example's schema", () => {
+    // run-example.sh generates src/generated/prisma only. What `@prisma/client` resolves to here is
+    // the ungenerated stub, or, inside the library's repository, the demo's client (Node looks up
+    // the parent folders): neither has Organization, so the models below come from AppModule's
+    // client, not from @prisma/client.
+    let defaultModels: string[] = [];
+    try {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const loaded = require('@prisma/client') as { Prisma?: { ModelName?: object } };
+      defaultModels = Object.keys(loaded.Prisma?.ModelName ?? {});
+    } catch {
+      // not generated at all
+    }
+    expect(defaultModels).not.toContain('Organization');
+  });
+
+  it('lists the tenant models of the custom-output client, with tenantField orgId from AppModule', () => {
+    expect(isolationModelsOf({ module: AppModule })).toEqual([
+      'Membership',
+      'Project',
+      'Task',
+      'Comment',
+    ]);
+  });
+});
+
+// Client class (src/generated/prisma), tenantField, tenantRootModel, url, systemUrl and
+// settingSecret: all from AppModule's PrismaModule.forRoot(); the tenant client from the app.
 describeTenantIsolation({
   name: 'tenant isolation of the example (every tenant-owned model)',
+  module: AppModule,
   app: () => app,
-  runtimeUrl: () => env('DATABASE_URL'),
-  adminUrl: () => env('SYSTEM_DATABASE_URL'),
-  tenantField: 'orgId',
-  tenantRootModel: 'Organization',
 });

@@ -63,6 +63,14 @@ export {
 } from './core/errors/database-unreachable.error';
 export { InvalidSettingSecretError } from './core/errors/invalid-setting-secret.error';
 export { SettingKeyMismatchError } from './core/errors/setting-key-mismatch.error';
+export { SqlNamesMismatchError } from './core/errors/sql-names-mismatch.error';
+export {
+  DEFAULT_SQL_NAMES,
+  resolveSqlNames,
+  type TenancySqlNames,
+  type TenancySqlNamesOptions,
+} from './core/sql/tenancy-sql-names';
+export { readDatabaseSqlNames, type SqlNameMismatch } from './core/sql/tenancy-sql-names.check';
 export { TenantBusyError } from './core/errors/tenant-busy.error';
 export { ConnectionStateError } from './core/errors/connection-state.error';
 export { MissingTenantContextError } from './core/errors/missing-tenant-context.error';

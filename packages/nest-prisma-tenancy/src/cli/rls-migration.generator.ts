@@ -19,10 +19,16 @@ import {
   type TenantLayout,
 } from './tenant-schema';
 import { UsageError } from './usage.error';
+import {
+  DEFAULT_SQL_NAMES,
+  qualifiedFunction,
+  type TenancySqlNames,
+  type TenancySqlNamesOptions,
+} from '../core/sql/tenancy-sql-names';
+import { resolveSqlNameFlags } from './sql-name-flags';
 
 /** Columns of identity tables the runtime role never reads back (credentials, token hashes). */
 const CREDENTIAL_COLUMN = /(access|refresh|id|session)_?token|token_?hash|password|secret/i;
-const ROLE_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /** An SQL identifier: bare when it is a plain lower-case name, double-quoted otherwise. */
 export function ident(name: string): string {
@@ -59,7 +65,11 @@ function keyColumns(layout: TenantLayout, model: SchemaModel, tenantField?: stri
   return [...new Set(fields.map((field) => columnOf(model, field)))];
 }
 
-function identitySql(layout: TenantLayout, roles: RoleIdentifiers): string[] {
+function identitySql(
+  layout: TenantLayout,
+  roles: RoleIdentifiers,
+  names: TenancySqlNames,
+): string[] {
   const { user, membership } = layout;
   const sections: string[] = [];
   const adminAll = (model: SchemaModel) =>
@@ -83,10 +93,10 @@ function identitySql(layout: TenantLayout, roles: RoleIdentifiers): string[] {
   };
   if (user) {
     const id = ident(columnOf(user, user.primaryKey[0] ?? 'id'));
-    const me = `${id} = (SELECT public.current_app_user_id())`;
+    const me = `${id} = (SELECT ${qualifiedFunction(names, 'userFunction')}())`;
     const member = membership
       ? `\n  OR EXISTS (SELECT 1 FROM ${table(membership.model)} m\n` +
-        `              WHERE m.${ident(membership.userColumn)} = ${ident(user.table)}.${id} AND m.${ident(membership.tenantColumn)} = (SELECT public.current_workspace_id()))`
+        `              WHERE m.${ident(membership.userColumn)} = ${ident(user.table)}.${id} AND m.${ident(membership.tenantColumn)} = (SELECT ${qualifiedFunction(names, 'tenantFunction')}()))`
       : '';
     sections.push(
       [
@@ -105,7 +115,7 @@ function identitySql(layout: TenantLayout, roles: RoleIdentifiers): string[] {
   }
   for (const model of layout.userOwned) {
     const owner = ident(columnOf(model, requiredUserReferenceFields(layout, model)[0]));
-    const mine = `${owner} = (SELECT public.current_app_user_id())`;
+    const mine = `${owner} = (SELECT ${qualifiedFunction(names, 'userFunction')}())`;
     sections.push(
       [
         `-- ${model.name}: the current user's rows only.`,
@@ -130,23 +140,54 @@ function identitySql(layout: TenantLayout, roles: RoleIdentifiers): string[] {
   return sections;
 }
 
+/** What the generator is configured with: the schema's tenancy names and the SQL names. */
+export interface RlsMigrationOptions extends Partial<TenancyNames> {
+  /**
+   * The names of the SQL objects (setting, functions, schemas, roles); the app must be configured
+   * with the same (PrismaModule option `sql`). Default: DEFAULT_SQL_NAMES.
+   */
+  sql?: TenancySqlNamesOptions;
+}
+
+/** The header line that lists names other than the defaults, for whoever configures the app. */
+function namesLine(names: TenancySqlNames): string {
+  const changed = (Object.keys(DEFAULT_SQL_NAMES) as (keyof TenancySqlNames)[]).filter(
+    (key) => key !== 'runtimeRole' && key !== 'adminRole' && names[key] !== DEFAULT_SQL_NAMES[key],
+  );
+  if (changed.length === 0) return '';
+  return (
+    `\n-- SQL names (configure the app with the same, PrismaModule option sql): ` +
+    changed.map((key) => `${key} ${names[key]}`).join(', ') +
+    '.'
+  );
+}
+
 /**
- * The SQL of the Row-Level Security migration for a Prisma schema: roles, grants, the signed
- * tenant setting's key table and verifier, `enable_tenant_rls` on the tenant root (keyed on its id)
- * and on every tenant-owned table, tenant column defaults, immutable keys, user-reference checks,
- * identity-table policies and no TEMPORARY. Idempotent: apply it again after adding a model.
+ * The SQL of the Row-Level Security migration for a Prisma schema: roles, grants, the function
+ * schema (when not `public`), the signed tenant setting's key table and verifier,
+ * `enable_tenant_rls` on the tenant root (keyed on its id) and on every tenant-owned table, tenant
+ * column defaults, immutable keys, user-reference checks, identity-table policies and no
+ * TEMPORARY, every object under its configured name (`sql`). Idempotent: apply it again after
+ * adding a model.
  *
- * @throws UsageError for role names that are not plain identifiers, or a schema without tenant models.
+ * @throws UsageError for names that are not plain lower-case identifiers (naming the `--sql-*`
+ *   flag), or a schema without tenant models.
  */
 export function generateRlsMigration(
   schemaText: string,
-  names: Partial<TenancyNames> = {},
+  options: RlsMigrationOptions = {},
 ): string {
-  const resolved = resolveTenancyNames(names);
-  for (const role of [resolved.runtimeRole, resolved.adminRole]) {
-    if (!ROLE_NAME.test(role))
-      throw new UsageError(`role name "${role}" is not a plain SQL identifier`);
-  }
+  const { sql, ...tenancy } = options;
+  const names = resolveSqlNameFlags({
+    ...sql,
+    ...(tenancy.runtimeRole === undefined ? {} : { runtimeRole: tenancy.runtimeRole }),
+    ...(tenancy.adminRole === undefined ? {} : { adminRole: tenancy.adminRole }),
+  });
+  const resolved = resolveTenancyNames({
+    ...tenancy,
+    runtimeRole: names.runtimeRole,
+    adminRole: names.adminRole,
+  });
   const layout = describeTenancy(parsePrismaSchema(schemaText), resolved);
   if (layout.tenantModels.length === 0 && !layout.root) {
     throw new UsageError(
@@ -164,23 +205,24 @@ export function generateRlsMigration(
   const { root, tenantModels, user } = layout;
   const tenantColumn = (model: SchemaModel) => columnOf(model, resolved.tenantField);
 
+  const enable = qualifiedFunction(names, 'enableFunction');
   const rls: string[] = [];
   if (root) {
     rls.push(
-      `SELECT public.enable_tenant_rls(${regclass(root)}, ${literal(columnOf(root, root.primaryKey[0] ?? 'id'))});`,
+      `SELECT ${enable}(${regclass(root)}, ${literal(columnOf(root, root.primaryKey[0] ?? 'id'))});`,
     );
   }
   for (const model of tenantModels) {
     const column = tenantColumn(model);
     rls.push(
       column === 'workspace_id'
-        ? `SELECT public.enable_tenant_rls(${regclass(model)});`
-        : `SELECT public.enable_tenant_rls(${regclass(model)}, ${literal(column)});`,
+        ? `SELECT ${enable}(${regclass(model)});`
+        : `SELECT ${enable}(${regclass(model)}, ${literal(column)});`,
     );
   }
   const defaults = tenantModels.map(
     (model) =>
-      `ALTER TABLE ${table(model)} ALTER COLUMN ${ident(tenantColumn(model))} SET DEFAULT public.current_workspace_id();`,
+      `ALTER TABLE ${table(model)} ALTER COLUMN ${ident(tenantColumn(model))} SET DEFAULT ${qualifiedFunction(names, 'tenantFunction')}();`,
   );
   const protectedTables: [SchemaModel, string[]][] = [];
   if (user) protectedTables.push([user, keyColumns(layout, user)]);
@@ -198,12 +240,12 @@ export function generateRlsMigration(
 
   const sections = [
     `-- Row-Level Security for the tenant models of this schema, generated by \`nest-prisma-tenancy rls generate\`
--- (tenant field ${resolved.tenantField}, root ${resolved.rootModel}, roles ${resolved.runtimeRole} and ${resolved.adminRole}).
+-- (tenant field ${resolved.tenantField}, root ${resolved.rootModel}, roles ${resolved.runtimeRole} and ${resolved.adminRole}).${namesLine(names)}
 -- Idempotent: generate and apply it again after adding a model. Run it as the tables' owner.`,
     rolesSql(roles, literals),
     grantsSql(roles),
-    settingVerifierSql(roles),
-    enableTenantRlsSql(roles),
+    settingVerifierSql(roles, names),
+    enableTenantRlsSql(roles, names),
     ['-- The tenant root (keyed on its id) and every tenant-owned table.', ...rls].join('\n'),
     [
       '-- Tenant columns default to the current workspace: with none set, NOT NULL refuses the row.',
@@ -217,7 +259,7 @@ export function generateRlsMigration(
           `SELECT public.protect_keys(${regclass(model)}, ${textArray(columns)});`,
       )
       .join('\n'),
-    ...identitySql(layout, roles),
+    ...identitySql(layout, roles, names),
   ];
   if (user && userReferences.length > 0) {
     sections.push(

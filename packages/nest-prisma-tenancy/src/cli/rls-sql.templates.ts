@@ -1,10 +1,12 @@
 /**
  * The SQL of the Row-Level Security migration that `nest-prisma-tenancy rls generate` writes, as
- * templates of the configured role names. Every statement is idempotent (CREATE OR REPLACE, IF NOT
- * EXISTS, DROP ... IF EXISTS first), so the migration can be generated and applied again when a
- * model is added. The function names (`current_workspace_id()`, `enable_tenant_rls()`, ...) are the
- * ones the library calls and checks: keep them.
+ * templates of the configured names (TenancySqlNames: roles, setting, function and private
+ * schemas, function names). Every statement is idempotent (CREATE OR REPLACE, IF NOT EXISTS,
+ * DROP ... IF EXISTS first), so the migration can be generated and applied again when a model is
+ * added. The library calls and checks the functions by these names: the app must be configured
+ * with the same ones (PrismaModule option `sql`).
  */
+import { qualifiedFunction, type TenancySqlNames } from '../core/sql/tenancy-sql-names';
 
 /** Role names, each already an SQL identifier. */
 export interface RoleIdentifiers {
@@ -29,6 +31,24 @@ ALTER ROLE ${runtime} NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE NOREPLICAT
 ALTER ROLE ${admin} NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE NOREPLICATION;`;
 }
 
+/**
+ * A function schema other than \`public\`: created when absent, usable (never writable) by the two
+ * roles, so that policies and column defaults can call its functions. Empty for \`public\`.
+ */
+export function functionSchemaSql(
+  { runtime, admin }: RoleIdentifiers,
+  names: TenancySqlNames,
+): string {
+  if (names.functionSchema === 'public') return '';
+  const schema = names.functionSchema;
+  return `-- The tenancy functions' schema: the app roles may call its functions, never create objects in it.
+CREATE SCHEMA IF NOT EXISTS ${schema};
+REVOKE ALL ON SCHEMA ${schema} FROM PUBLIC;
+GRANT USAGE ON SCHEMA ${schema} TO ${runtime}, ${admin};
+
+`;
+}
+
 /** Data-only privileges (no TRUNCATE, which ignores RLS), also for tables created later. */
 export function grantsSql({ runtime, admin }: RoleIdentifiers): string {
   return `-- Privileges: data access only. No TRUNCATE (it ignores RLS), no REFERENCES, no TRIGGER, no DDL.
@@ -51,13 +71,19 @@ ALTER DEFAULT PRIVILEGES IN SCHEMA public
 
 /**
  * The signing key's private table, the function that installs it, and the verifier of the signed
- * tenant setting with \`current_workspace_id()\` / \`current_app_user_id()\` on top.
+ * tenant setting with \`current_workspace_id()\` / \`current_app_user_id()\` on top (each under its
+ * configured name), after the function schema when it is not \`public\`.
  */
-export function settingVerifierSql({ runtime, admin }: RoleIdentifiers): string {
-  return `CREATE SCHEMA IF NOT EXISTS tenancy_private;
-REVOKE ALL ON SCHEMA tenancy_private FROM PUBLIC;
+export function settingVerifierSql(
+  { runtime, admin }: RoleIdentifiers,
+  names: TenancySqlNames,
+): string {
+  const fn = (name: Parameters<typeof qualifiedFunction>[1]) => qualifiedFunction(names, name);
+  const key = names.privateSchema;
+  return `${functionSchemaSql({ runtime, admin }, names)}CREATE SCHEMA IF NOT EXISTS ${key};
+REVOKE ALL ON SCHEMA ${key} FROM PUBLIC;
 
-CREATE TABLE IF NOT EXISTS tenancy_private.setting_key (
+CREATE TABLE IF NOT EXISTS ${key}.setting_key (
   singleton boolean PRIMARY KEY DEFAULT true CHECK (singleton),
   key bytea NOT NULL CHECK (length(key) = 32),
   -- HMAC's inner and outer padded keys, precomputed (PostgreSQL has sha256 but no hmac without
@@ -67,13 +93,13 @@ CREATE TABLE IF NOT EXISTS tenancy_private.setting_key (
   max_age_seconds integer NOT NULL CHECK (max_age_seconds BETWEEN 5 AND 86400),
   installed_at timestamptz NOT NULL DEFAULT now()
 );
-REVOKE ALL ON TABLE tenancy_private.setting_key FROM PUBLIC;
+REVOKE ALL ON TABLE ${key}.setting_key FROM PUBLIC;
 
 -- Installs the signing key on first use (the library calls it at start-up, as the runtime role,
 -- with a key derived from its configured secret). Returns 'installed' or 'unchanged'; a different
 -- key is never replaced from here ('mismatch'): rotate it as the owner
--- (DELETE FROM tenancy_private.setting_key) and restart every app that shares the database.
-CREATE OR REPLACE FUNCTION public.tenancy_install_setting_key(new_key bytea, max_age_seconds integer)
+-- (DELETE FROM ${key}.setting_key) and restart every app that shares the database.
+CREATE OR REPLACE FUNCTION ${fn('installKeyFunction')}(new_key bytea, max_age_seconds integer)
   RETURNS text
   LANGUAGE plpgsql
   VOLATILE
@@ -97,22 +123,22 @@ BEGIN
     inner_key := set_byte(inner_key, i, get_byte(padded, i) # 54);
     outer_key := set_byte(outer_key, i, get_byte(padded, i) # 92);
   END LOOP;
-  INSERT INTO tenancy_private.setting_key (key, inner_key, outer_key, max_age_seconds)
+  INSERT INTO ${key}.setting_key (key, inner_key, outer_key, max_age_seconds)
     VALUES (new_key, inner_key, outer_key, greatest(5, least(86400, coalesce(max_age_seconds, 300))))
     ON CONFLICT (singleton) DO NOTHING
     RETURNING key INTO stored;
   IF FOUND THEN
     RETURN 'installed';
   END IF;
-  SELECT s.key INTO stored FROM tenancy_private.setting_key s;
+  SELECT s.key INTO stored FROM ${key}.setting_key s;
   RETURN CASE WHEN stored = new_key THEN 'unchanged' ELSE 'mismatch' END;
 END
 $$;
-REVOKE ALL ON FUNCTION public.tenancy_install_setting_key(bytea, integer) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION public.tenancy_install_setting_key(bytea, integer) TO ${runtime};
+REVOKE ALL ON FUNCTION ${fn('installKeyFunction')}(bytea, integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION ${fn('installKeyFunction')}(bytea, integer) TO ${runtime};
 
 -- The verified claim \`part\` (1: workspace, 2: user) of the current tenant setting, or NULL.
-CREATE OR REPLACE FUNCTION public.tenancy_verified_claim(part integer) RETURNS uuid
+CREATE OR REPLACE FUNCTION ${fn('claimFunction')}(part integer) RETURNS uuid
   LANGUAGE plpgsql
   STABLE
   SECURITY DEFINER
@@ -120,7 +146,7 @@ CREATE OR REPLACE FUNCTION public.tenancy_verified_claim(part integer) RETURNS u
   SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-  raw text := current_setting('app.workspace_id', true);
+  raw text := current_setting('${names.setting}', true);
   parts text[];
   k record;
   claim text;
@@ -132,7 +158,7 @@ BEGIN
   IF array_length(parts, 1) IS DISTINCT FROM 5 OR parts[1] <> 'v1' OR parts[4] !~ '^[0-9]{1,12}$' THEN
     RETURN NULL;
   END IF;
-  SELECT s.inner_key, s.outer_key, s.max_age_seconds INTO k FROM tenancy_private.setting_key s;
+  SELECT s.inner_key, s.outer_key, s.max_age_seconds INTO k FROM ${key}.setting_key s;
   IF NOT FOUND THEN
     RETURN NULL;
   END IF;
@@ -151,30 +177,31 @@ BEGIN
   RETURN NULL;
 END
 $$;
-REVOKE ALL ON FUNCTION public.tenancy_verified_claim(integer) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION public.tenancy_verified_claim(integer) TO ${runtime}, ${admin};
+REVOKE ALL ON FUNCTION ${fn('claimFunction')}(integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION ${fn('claimFunction')}(integer) TO ${runtime}, ${admin};
 
 -- The current workspace and user: verified claims of the setting, or NULL (fail closed).
--- Policies call them as \`(SELECT public.current_workspace_id())\`, which PostgreSQL evaluates once
+-- Policies call them as \`(SELECT ${fn('tenantFunction')}())\`, which PostgreSQL evaluates once
 -- per statement (an InitPlan) instead of once per row.
-CREATE OR REPLACE FUNCTION public.current_workspace_id() RETURNS uuid
+CREATE OR REPLACE FUNCTION ${fn('tenantFunction')}() RETURNS uuid
   LANGUAGE sql STABLE PARALLEL SAFE
-AS $$ SELECT public.tenancy_verified_claim(1) $$;
+AS $$ SELECT ${fn('claimFunction')}(1) $$;
 
-CREATE OR REPLACE FUNCTION public.current_app_user_id() RETURNS uuid
+CREATE OR REPLACE FUNCTION ${fn('userFunction')}() RETURNS uuid
   LANGUAGE sql STABLE PARALLEL SAFE
-AS $$ SELECT public.tenancy_verified_claim(2) $$;`;
+AS $$ SELECT ${fn('claimFunction')}(2) $$;`;
 }
 
 /** \`enable_tenant_rls(table, tenant_column)\`: RLS enabled and forced, one policy per command. */
-export function enableTenantRlsSql({ admin }: RoleIdentifiers): string {
-  return `CREATE OR REPLACE FUNCTION public.enable_tenant_rls(target regclass, tenant_column name DEFAULT 'workspace_id')
+export function enableTenantRlsSql({ admin }: RoleIdentifiers, names: TenancySqlNames): string {
+  const enable = qualifiedFunction(names, 'enableFunction');
+  return `CREATE OR REPLACE FUNCTION ${enable}(target regclass, tenant_column name DEFAULT 'workspace_id')
   RETURNS void
   LANGUAGE plpgsql
   SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-  matches text := format('%I = (SELECT public.current_workspace_id())', tenant_column);
+  matches text := format('%I = (SELECT ${qualifiedFunction(names, 'tenantFunction')}())', tenant_column);
 BEGIN
   EXECUTE format('ALTER TABLE %s ENABLE ROW LEVEL SECURITY', target);
   EXECUTE format('ALTER TABLE %s FORCE ROW LEVEL SECURITY', target);
@@ -191,7 +218,7 @@ BEGIN
   EXECUTE format('CREATE POLICY admin_all ON %s FOR ALL TO ${admin} USING (true) WITH CHECK (true)', target);
 END
 $$;
-REVOKE ALL ON FUNCTION public.enable_tenant_rls(regclass, name) FROM PUBLIC;`;
+REVOKE ALL ON FUNCTION ${enable}(regclass, name) FROM PUBLIC;`;
 }
 
 /** \`protect_keys(table, columns)\`: a trigger that refuses any change of the key columns. */

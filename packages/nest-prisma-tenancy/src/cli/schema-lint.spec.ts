@@ -52,4 +52,31 @@ describe('lintSchema', () => {
       'schema: no tenant root model "Org"',
     ]);
   });
+
+  it('wants the default that calls the configured tenant function, schema-qualified unless public', () => {
+    const custom = { sql: { functionSchema: 'tenancy', tenantFunction: 'current_org_id' } };
+    const lines = lintSchema(DEMO_SCHEMA, custom);
+    expect(lines).toHaveLength(10);
+    expect(
+      lines.every((line) => line.endsWith('add @default(dbgenerated("tenancy.current_org_id()"))')),
+    ).toBe(true);
+    expect(
+      lintSchema(
+        DEMO_SCHEMA.replace(
+          /dbgenerated\("current_workspace_id\(\)"\)/g,
+          'dbgenerated("tenancy.current_org_id()")',
+        ),
+        custom,
+      ),
+    ).toEqual([]);
+    expect(
+      lintSchema(
+        DEMO_SCHEMA.replace(
+          /dbgenerated\("current_workspace_id\(\)"\)/g,
+          'dbgenerated("public.current_org_id()")',
+        ),
+        { sql: { tenantFunction: 'current_org_id' } },
+      ),
+    ).toEqual([]);
+  });
 });

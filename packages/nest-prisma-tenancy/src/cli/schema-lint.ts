@@ -1,4 +1,6 @@
 import { parsePrismaSchema, type SchemaModel } from './prisma-schema.parser';
+import { resolveSqlNameFlags } from './sql-name-flags';
+import type { TenancySqlNames, TenancySqlNamesOptions } from '../core/sql/tenancy-sql-names';
 import {
   describeTenancy,
   resolveTenancyNames,
@@ -6,8 +8,27 @@ import {
   type TenantLayout,
 } from './tenant-schema';
 
-/** The tenant column default every tenant-owned model needs. */
-const TENANT_DEFAULT = /^dbgenerated\(\s*"(public\.)?current_workspace_id\(\)"\s*\)$/;
+/**
+ * The tenant column default every tenant-owned model needs: `dbgenerated("<schema>.<tenant
+ * function>()")`; the schema may be left out when it is `public` (on the search path).
+ */
+function tenantDefault(names: TenancySqlNames): { pattern: RegExp; text: string } {
+  const fn = `${names.tenantFunction}\\(\\)`;
+  const schema = names.functionSchema === 'public' ? '(public\\.)?' : `${names.functionSchema}\\.`;
+  return {
+    pattern: new RegExp(`^dbgenerated\\(\\s*"${schema}${fn}"\\s*\\)$`),
+    text:
+      names.functionSchema === 'public'
+        ? `dbgenerated("${names.tenantFunction}()")`
+        : `dbgenerated("${names.functionSchema}.${names.tenantFunction}()")`,
+  };
+}
+
+/** What lintSchema is configured with: the schema's tenancy names and the SQL names. */
+export interface SchemaLintOptions extends Partial<TenancyNames> {
+  /** The SQL names: the tenant function the default must call. Default: DEFAULT_SQL_NAMES. */
+  sql?: TenancySqlNamesOptions;
+}
 
 function plainForeignKeys(layout: TenantLayout, model: SchemaModel): string[] {
   const { tenantField } = layout.names;
@@ -35,13 +56,16 @@ function plainForeignKeys(layout: TenantLayout, model: SchemaModel): string[] {
  * - a foreign key between two tenant-owned models must include the tenant field (composite), or it
  *   could point at (and probe for) another tenant's row: PostgreSQL checks foreign keys without RLS;
  * - every tenant-owned model has an index or unique constraint that leads with the tenant field;
- * - every tenant field defaults to `dbgenerated("current_workspace_id()")`;
+ * - every tenant field defaults to `dbgenerated("current_workspace_id()")` (the configured
+ *   `sql.functionSchema`.`sql.tenantFunction`, schema-qualified unless `public`);
  * - no global model has a to-one relation into a tenant-owned model (a global row cannot belong to
  *   one tenant).
  *
  * @returns one line per problem, `Model.field: what is wrong; how to fix it`, in schema order.
  */
-export function lintSchema(schemaText: string, names: Partial<TenancyNames> = {}): string[] {
+export function lintSchema(schemaText: string, options: SchemaLintOptions = {}): string[] {
+  const { sql, ...names } = options;
+  const expected = tenantDefault(resolveSqlNameFlags(sql ?? {}));
   const layout = describeTenancy(parsePrismaSchema(schemaText), resolveTenancyNames(names));
   const { tenantField } = layout.names;
   const problems: string[] = [];
@@ -64,9 +88,9 @@ export function lintSchema(schemaText: string, names: Partial<TenancyNames> = {}
         );
       }
       const field = model.fields.find((f) => f.name === tenantField);
-      if (field && !TENANT_DEFAULT.test(field.defaultValue?.trim() ?? '')) {
+      if (field && !expected.pattern.test(field.defaultValue?.trim() ?? '')) {
         problems.push(
-          `${model.name}.${tenantField}: no tenant default; add @default(dbgenerated("current_workspace_id()"))`,
+          `${model.name}.${tenantField}: no tenant default; add @default(${expected.text})`,
         );
       }
     } else if (model !== layout.root) {

@@ -1,4 +1,5 @@
 import type { SchemaField, SchemaModel } from './prisma-schema.parser';
+import { DEFAULT_SQL_NAMES } from '../core/sql/tenancy-sql-names';
 
 /** The names a schema's tenancy is configured with (the CLI's options). */
 export interface TenancyNames {
@@ -17,8 +18,8 @@ export interface TenancyNames {
 export const DEFAULT_TENANCY_NAMES: TenancyNames = {
   tenantField: 'workspaceId',
   rootModel: 'Workspace',
-  runtimeRole: 'app_runtime',
-  adminRole: 'app_admin',
+  runtimeRole: DEFAULT_SQL_NAMES.runtimeRole,
+  adminRole: DEFAULT_SQL_NAMES.adminRole,
   userModel: 'User',
 };
 

@@ -1,5 +1,6 @@
 import { resolvePoolOptions, type ResolvedPoolOptions } from '../core/driver/pool-options';
 import { InvalidPrismaModuleOptionsError } from '../core/errors/invalid-prisma-module-options.error';
+import { resolveSqlNames, type TenancySqlNames } from '../core/sql/tenancy-sql-names';
 export { InvalidPrismaModuleOptionsError, resolvePoolOptions, type ResolvedPoolOptions };
 import type {
   PrismaLogLevel,
@@ -27,8 +28,11 @@ export type ResolvedPrismaOptions = Required<
     | 'membership'
     | 'client'
     | 'prismaNamespace'
+    | 'sql'
   >
 > & {
+  /** The names of the library's SQL objects, checked, with every default applied. */
+  sql: TenancySqlNames;
   /** The app's PrismaClient class (checked); `@prisma/client`'s when the option is not given. */
   client: PrismaClientClass;
   prismaNamespace: PrismaNamespaceLike | undefined;
@@ -53,13 +57,15 @@ export function requireUrl(settings: ResolvedPrismaOptions): string {
   if (settings.url) return settings.url;
   throw new InvalidPrismaModuleOptionsError(
     'PrismaModule has no connection URL: pass { url } to PrismaModule.forRoot()/forRootAsync() or set ' +
-      'DATABASE_URL, e.g. DATABASE_URL=postgresql://app_runtime:secret@localhost:6432/app',
+      `DATABASE_URL, e.g. DATABASE_URL=postgresql://${settings.sql.runtimeRole}:secret@localhost:6432/app`,
   );
 }
 
 /**
  * Applies the documented defaults (environment variables included) to PrismaModule options: the
  * one place where they live, for every provider of the module.
+ *
+ * @throws InvalidPrismaModuleOptionsError when a name of `sql` is not usable (see resolveSqlNames).
  */
 export function resolvePrismaOptions(
   options: PrismaModuleOptions,
@@ -98,5 +104,6 @@ export function resolvePrismaOptions(
     pool: resolvePoolOptions(options.pool),
     settingSecret: options.settingSecret ?? env.TENANT_SETTING_SECRET,
     settingMaxAgeSeconds: options.settingMaxAgeSeconds ?? 300,
+    sql: resolveSqlNames(options.sql),
   };
 }

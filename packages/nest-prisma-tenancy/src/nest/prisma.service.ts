@@ -11,16 +11,15 @@ import {
 } from '@nestjs/common';
 import type { PrismaClient } from '@prisma/client';
 import { installSettingKey } from '../core/driver/setting-key.installer';
-import {
-  connectionFailureReason,
-  DatabaseUnreachableError,
-  describeTarget,
-} from '../core/errors/database-unreachable.error';
+import { connectWithRetries } from '../core/driver/connect-retry';
 import type { PrismaModuleOptions } from './interfaces/prisma-module-options.interface';
 import { PRISMA_MODULE_OPTIONS } from './prisma.module-definition';
 import { requireUrl, resolvePrismaOptions, type ResolvedPrismaOptions } from './prisma-options';
 import { RowLevelSecurityNotEnforcedError } from '../core/errors/row-level-security-not-enforced.error';
 import { SettingKeyMismatchError } from '../core/errors/setting-key-mismatch.error';
+import { SqlNamesMismatchError } from '../core/errors/sql-names-mismatch.error';
+import { qualifiedFunction } from '../core/sql/tenancy-sql-names';
+import { findSqlNameMismatches, rowsOf } from '../core/sql/tenancy-sql-names.check';
 import { RowLevelSecurityVerifier } from '../core/rls/row-level-security.verifier';
 import { createTenantAdapter } from '../core/client/tenant-extension';
 import {
@@ -36,8 +35,6 @@ interface PrismaLogEvent {
   params?: string;
   duration?: number;
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** What PrismaModule adds to the app's client instance. */
 export interface PrismaServiceExtras {
@@ -98,6 +95,7 @@ export class PrismaConnection implements OnModuleInit, OnApplicationShutdown {
     const adapter = createTenantAdapter(requireUrl(settings), {
       ...settings.pool,
       settingSecret: settings.settingSecret,
+      sql: settings.sql,
     });
     const client = instantiatePrismaClient(settings.client, {
       adapter,
@@ -124,7 +122,12 @@ export class PrismaConnection implements OnModuleInit, OnApplicationShutdown {
       on(level, (event) => {
         if (level === 'query') {
           this.logger.debug(`${event.query} ${event.params ?? ''} (${event.duration ?? '?'} ms)`);
-        } else if (level === 'error') this.logger.error(event.message);
+        } else if (level === 'error') {
+          // Prisma emits this for every failed query, also for those that answer an expected 4xx
+          // (P2025 not found, P2002 unique); the same error is thrown to the caller, and
+          // PrismaExceptionFilter logs the ones that answer 5xx at error level.
+          this.logger.debug(event.message);
+        }
         else if (level === 'warn') this.logger.warn(event.message);
         else this.logger.log(event.message);
       });
@@ -166,53 +169,58 @@ export class PrismaConnection implements OnModuleInit, OnApplicationShutdown {
    * the database's key is this app's.
    *
    * @throws SettingKeyMismatchError when the database holds another key.
+   * @throws SqlNamesMismatchError when the database's tenancy functions have other names than
+   *   the `sql` option.
    * @throws RowLevelSecurityNotEnforcedError when the migrations that verify it are missing.
    */
   private async installSettingKey(): Promise<void> {
+    const { sql } = this.settings;
     const outcome = await installSettingKey(
       this.tenantPool,
       this.tenantPool.settings.signer.key,
       this.settings.settingMaxAgeSeconds,
+      sql,
     );
     if (outcome === 'missing') {
-      const problem = new RowLevelSecurityNotEnforcedError([
-        'the database has no tenant setting verifier (public.tenancy_install_setting_key); apply ' +
-          'the migrations (npm run db:deploy) or generate them for your schema',
-      ]);
+      const mismatches = await findSqlNameMismatches(rowsOf(this.tenantPool), sql);
+      const problem =
+        mismatches.length > 0
+          ? new SqlNamesMismatchError(mismatches)
+          : new RowLevelSecurityNotEnforcedError(
+              [
+                `the database has no tenant setting verifier (${qualifiedFunction(sql, 'installKeyFunction')}); apply ` +
+                  'the migrations (npm run db:deploy) or generate them for your schema',
+              ],
+              sql,
+            );
       if (this.settings.rlsCheck === 'error') throw problem;
       this.logger.warn(problem.message);
       return;
     }
-    if (outcome === 'mismatch') throw new SettingKeyMismatchError();
+    if (outcome === 'mismatch') throw new SettingKeyMismatchError(sql);
     if (outcome === 'installed')
       this.logger.log('Installed the tenant setting key in the database');
   }
 
+  /**
+   * Connects with bounded retries (`connectRetries`, `connectRetryDelayMs`), one warning line per
+   * retry. The probe runs on the tenant pool, not through Prisma, so that a failed attempt does not
+   * also print Prisma's error event; a permanent failure (no such database or role, a wrong
+   * password) stops at once.
+   */
   private async connectWithRetries(): Promise<void> {
-    const attempts = Math.max(1, this.settings.connectRetries);
-    let delay = this.settings.connectRetryDelayMs;
-    for (let attempt = 1; ; attempt++) {
-      try {
+    await connectWithRetries(
+      async () => {
         await this.client.$connect();
-        await this.client.$queryRawUnsafe('SELECT 1');
-        return;
-      } catch (error) {
-        if (attempt >= attempts) {
-          const { host, port } = describeTarget(requireUrl(this.settings));
-          throw new DatabaseUnreachableError(
-            'DATABASE_URL',
-            host,
-            port,
-            connectionFailureReason(error),
-            attempts,
-          );
-        }
-        this.logger.warn(
-          `Database not reachable (attempt ${attempt}/${attempts}: ${connectionFailureReason(error)}); retrying in ${delay} ms`,
-        );
-        await sleep(delay);
-        delay = Math.min(delay * 2, 5000);
-      }
-    }
+        await this.tenantPool.query('SELECT 1');
+      },
+      {
+        url: requireUrl(this.settings),
+        variable: 'DATABASE_URL',
+        attempts: this.settings.connectRetries,
+        delayMs: this.settings.connectRetryDelayMs,
+        onRetry: (message) => this.logger.warn(message),
+      },
+    );
   }
 }

@@ -11,8 +11,9 @@ import { poolConfigFor, tenantContext } from '../core/client/tenant-extension';
 
 /**
  * The explicit, logged escape hatch for cross-tenant administration (billing runs, support tools,
- * data exports). It connects as the role `app_admin`, whose Row-Level Security policy is keyed on
- * the role itself, so it sees every tenant; nothing in the tenant client can switch to it.
+ * data exports). It connects as the admin role (`sql.adminRole`, default `app_admin`), whose
+ * Row-Level Security policy is keyed on the role itself, so it sees every tenant; nothing in the
+ * tenant client can switch to it.
  *
  * Every use names its reason and is logged (warn level, logger `SystemPrisma`), which makes the
  * escape hatch greppable in code (`forReason(`) and visible in logs.
@@ -38,10 +39,18 @@ export class SystemPrisma implements OnApplicationShutdown {
    */
   forReason(reason: string): PrismaClient {
     if (typeof reason !== 'string' || reason.trim().length < 3) {
-      throw new SystemClientUnavailableError('a reason (at least 3 characters) is required');
+      throw new SystemClientUnavailableError(
+        'a reason (at least 3 characters) is required',
+        this.settings.sql.adminRole,
+      );
     }
     const url = this.settings.systemUrl;
-    if (!url) throw new SystemClientUnavailableError('no systemUrl / SYSTEM_DATABASE_URL is set');
+    if (!url) {
+      throw new SystemClientUnavailableError(
+        'no systemUrl / SYSTEM_DATABASE_URL is set',
+        this.settings.sql.adminRole,
+      );
+    }
     this.logger.warn(
       `Cross-tenant access: "${reason.trim()}" (user ${tenantContext.getUserId() ?? '-'}, ` +
         `tenant context ${tenantContext.getTenantId() ?? '-'})`,

@@ -25,6 +25,7 @@ import { TenantAdapterFactory } from '../driver/tenant-adapter';
 import { TenantAwarePool } from '../driver/tenant-aware-pool';
 import { TenantSettingSigner } from '../driver/tenant-setting.signer';
 import { InvalidSettingSecretError } from '../errors/invalid-setting-secret.error';
+import { resolveSqlNames, type TenancySqlNamesOptions } from '../sql/tenancy-sql-names';
 
 export { isUuid, runInTenant, tenantContext, type TenantStore } from '../context/tenant-context';
 
@@ -61,6 +62,12 @@ export type { TenantPoolOptions };
 export interface TenantAdapterOptions extends TenantPoolOptions {
   /** Signs the tenant setting. Default: `process.env.TENANT_SETTING_SECRET`; required. */
   settingSecret?: string;
+  /**
+   * The names of the library's SQL objects, as the RLS migration was generated with them (see
+   * TenancySqlNamesOptions); the pool sets `sql.setting`. Default: DEFAULT_SQL_NAMES
+   * (`app.workspace_id`, `public.current_workspace_id()`, ...).
+   */
+  sql?: TenancySqlNamesOptions;
 }
 
 /** Prisma-specific URL parameters that mean nothing to node-postgres. */
@@ -103,12 +110,14 @@ export function poolConfigFor(url: string, options: TenantPoolOptions = {}): pg.
  * current tenant's signed, transaction-local setting to every query, at no extra round trip.
  *
  * @throws InvalidSettingSecretError when no secret (or a short one) is configured.
+ * @throws InvalidPrismaModuleOptionsError when a name of `sql` is not a plain identifier.
  */
 export function createTenantAdapter(
   url: string,
   options: TenantAdapterOptions = {},
 ): TenantAdapterFactory {
-  const { settingSecret, ...poolOptions } = options;
+  const { settingSecret, sql, ...poolOptions } = options;
+  const names = resolveSqlNames(sql);
   const secret = settingSecret ?? process.env.TENANT_SETTING_SECRET;
   if (!secret) throw new InvalidSettingSecretError('none is configured');
   const pool = resolvePoolOptions(poolOptions);
@@ -121,6 +130,7 @@ export function createTenantAdapter(
       idleInTransactionTimeoutMillis: pool.idleInTransactionTimeoutMillis,
       maxConnectionsPerTenant: pool.maxConnectionsPerTenant,
       tenantWaitMillis: pool.connectionTimeoutMillis,
+      sql: names,
     }),
   );
 }

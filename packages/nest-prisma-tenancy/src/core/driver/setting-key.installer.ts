@@ -1,3 +1,9 @@
+import {
+  qualifiedFunction,
+  resolveSqlNames,
+  type TenancySqlNamesOptions,
+} from '../sql/tenancy-sql-names';
+
 /** What installing the setting key found: stored now, already this key, another key, no function. */
 export type SettingKeyOutcome = 'installed' | 'unchanged' | 'mismatch' | 'missing';
 
@@ -7,25 +13,30 @@ interface Queryable {
 }
 
 const UNDEFINED_FUNCTION = '42883';
+const INVALID_SCHEMA_NAME = '3F000';
 
 /**
  * Stores the key that verifies the signed tenant setting, through the migration's
- * `tenancy_install_setting_key`, which never replaces a different key. `'missing'` means the
- * migrations that verify the setting are not applied (the function does not exist).
+ * `tenancy_install_setting_key` (`sql.functionSchema`.`sql.installKeyFunction`), which never
+ * replaces a different key. `'missing'` means the migrations that verify the setting are not
+ * applied, or were generated with other names (the function or its schema does not exist).
+ *
+ * @param sql The names the RLS migration was generated with. Default: DEFAULT_SQL_NAMES.
+ * @throws InvalidPrismaModuleOptionsError when a name of `sql` is not a plain identifier.
  */
 export async function installSettingKey(
   db: Queryable,
   key: Buffer,
   maxAgeSeconds: number,
+  sql: TenancySqlNamesOptions = {},
 ): Promise<SettingKeyOutcome> {
+  const install = qualifiedFunction(resolveSqlNames(sql), 'installKeyFunction');
   try {
-    const { rows } = await db.query(
-      'SELECT public.tenancy_install_setting_key($1, $2) AS outcome',
-      [key, maxAgeSeconds],
-    );
+    const { rows } = await db.query(`SELECT ${install}($1, $2) AS outcome`, [key, maxAgeSeconds]);
     return (rows[0] as { outcome: Exclude<SettingKeyOutcome, 'missing'> }).outcome;
   } catch (error) {
-    if ((error as { code?: string }).code === UNDEFINED_FUNCTION) return 'missing';
+    const code = (error as { code?: string }).code;
+    if (code === UNDEFINED_FUNCTION || code === INVALID_SCHEMA_NAME) return 'missing';
     throw error;
   }
 }

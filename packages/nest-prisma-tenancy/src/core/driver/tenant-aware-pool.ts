@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { ConnectionStateError } from '../errors/connection-state.error';
-import { TENANT_SETTING } from './tenant-setting.constants';
+import { DEFAULT_SQL_NAMES, type TenancySqlNames } from '../sql/tenancy-sql-names';
 import { isUuid } from '../context/tenant-context';
 import { TenantBoundQuery } from './tenant-bound-query';
 import { TenantLimiter, type ReleasePermit } from './tenant-limiter';
@@ -28,16 +28,21 @@ export interface TenantAwarePoolSettings {
   maxConnectionsPerTenant: number;
   /** Longest wait for a tenant's turn before TenantBusyError, ms. */
   tenantWaitMillis: number;
+  /**
+   * The names of the library's SQL objects (checked, see `resolveSqlNames`): the pool sets
+   * `sql.setting`. Default: DEFAULT_SQL_NAMES.
+   */
+  sql?: TenancySqlNames;
 }
 
 /** The statement pipelined before every query outside a transaction (see TenantBoundQuery). */
-const PINS_SQL =
-  `SELECT pg_catalog.set_config('${TENANT_SETTING}', $1, true), ` +
+const pinsSql = (setting: string) =>
+  `SELECT pg_catalog.set_config('${setting}', $1, true), ` +
   `pg_catalog.set_config('row_security', 'on', true), ` +
   `pg_catalog.set_config('search_path', $2, true), ` +
   `pg_catalog.set_config('statement_timeout', $3, true)`;
 /** The statement pipelined before a transaction's first statement. */
-const CLAIM_SQL = `SELECT pg_catalog.set_config('${TENANT_SETTING}', $1, true)`;
+export const claimSql = (setting: string) => `SELECT pg_catalog.set_config('${setting}', $1, true)`;
 
 const STATE = Symbol('tenant-connection-state');
 
@@ -73,6 +78,8 @@ const SET_TRANSACTION = /^\s*SET\s+TRANSACTION\b/i;
 class TenantAwareClient extends pg.Client {
   /** Set by the pool: the `BEGIN` text with this pool's pinned settings. */
   beginText = 'BEGIN';
+  /** Set by the pool: the statement that sends the signed setting. */
+  claimText = claimSql(DEFAULT_SQL_NAMES.setting);
 
   // node-postgres' `query` has many overloads; this override forwards each one.
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -103,7 +110,7 @@ class TenantAwareClient extends pg.Client {
       );
       const result = new Promise<pg.QueryResult>((resolve, reject) => {
         void forward(
-          new TenantBoundQuery(config, values, CLAIM_SQL, [state.setting], (error, res) =>
+          new TenantBoundQuery(config, values, this.claimText, [state.setting], (error, res) =>
             error ? reject(error) : resolve(res as pg.QueryResult),
           ),
         );
@@ -166,12 +173,17 @@ function leftoverState(client: pg.PoolClient): string | undefined {
  */
 export class TenantAwarePool extends pg.Pool {
   readonly limiter: TenantLimiter;
+  /** The names of the SQL objects, `settings.sql` or the defaults. */
+  readonly sql: TenancySqlNames;
   private readonly pinnedValues: readonly string[];
+  private readonly pinsText: string;
 
   constructor(
     config: pg.PoolConfig,
     readonly settings: TenantAwarePoolSettings,
   ) {
+    // Checked names (resolveSqlNames): plain lower-case identifiers, safe in statement text.
+    const sql = settings.sql ?? DEFAULT_SQL_NAMES;
     const searchPath = `${pg.escapeIdentifier(settings.schema)}, pg_temp`;
     const pins = [
       `SET LOCAL row_security = on`,
@@ -179,13 +191,17 @@ export class TenantAwarePool extends pg.Pool {
       `SET LOCAL statement_timeout = ${Math.max(0, Math.floor(settings.statementTimeoutMillis))}`,
       `SET LOCAL idle_in_transaction_session_timeout = ${Math.max(0, Math.floor(settings.idleInTransactionTimeoutMillis))}`,
       // An empty (cleared) claim until the first statement brings the signed one.
-      `SET LOCAL ${TENANT_SETTING} = ''`,
+      `SET LOCAL ${sql.setting} = ''`,
     ];
     const beginText = ['BEGIN', ...pins].join('; ');
+    const claimText = claimSql(sql.setting);
     class Client extends TenantAwareClient {
       override beginText = beginText;
+      override claimText = claimText;
     }
     super({ ...config, Client });
+    this.sql = sql;
+    this.pinsText = pinsSql(sql.setting);
     this.limiter = new TenantLimiter(settings.maxConnectionsPerTenant, settings.tenantWaitMillis);
     this.pinnedValues = [
       searchPath,
@@ -282,7 +298,7 @@ export class TenantAwarePool extends pg.Pool {
           new TenantBoundQuery(
             config,
             values ?? config.values,
-            PINS_SQL,
+            this.pinsText,
             [setting, ...this.pinnedValues],
             (error, res) => (error ? reject(error) : resolve(res as pg.QueryResult)),
           ),

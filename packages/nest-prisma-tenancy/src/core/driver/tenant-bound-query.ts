@@ -27,7 +27,7 @@ const PgQuery = pg.Query as unknown as new (
  * A node-postgres query that runs with the tenant setting in force, in ONE round trip.
  *
  * It pipelines two statements before a single Sync: a settings statement (`SELECT
- * pg_catalog.set_config('app.workspace_id', $1, true), ...`, see TenantAwarePool) and the query
+ * pg_catalog.set_config('<sql.setting>', $1, true), ...`, see TenantAwarePool) and the query
  * itself. PostgreSQL runs the messages between two Syncs as one implicit transaction, so
  * the transaction-local setting applies to the query and ends with it (safe behind PgBouncer in
  * transaction mode, which hands the server connection on only at the end of a transaction). The

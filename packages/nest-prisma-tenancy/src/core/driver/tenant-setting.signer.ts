@@ -28,7 +28,8 @@ export function deriveSettingKey(secret: string): Buffer {
  *
  * Only code that knows the secret can make a value PostgreSQL accepts, so SQL that runs as the
  * runtime role (an injected raw statement included) cannot claim another workspace by setting
- * `app.workspace_id` itself. The value is sent as a bind parameter, never in query text.
+ * the setting (`app.workspace_id` by default, `sql.setting`) itself. The value is sent as a bind
+ * parameter, never in query text.
  */
 export class TenantSettingSigner {
   /** The derived key, for installing it in the database. */

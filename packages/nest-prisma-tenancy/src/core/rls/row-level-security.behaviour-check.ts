@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
-import { TENANT_SETTING } from '../driver/tenant-setting.constants';
+import { qualifiedFunction, type TenancySqlNames } from '../sql/tenancy-sql-names';
 import { policyFix, type ApplicablePolicy } from './row-level-security.catalog-check';
 import { qualifiedName, sqlIdentifier, type TenantTable } from './row-level-security.tables';
 import type { TenantAwarePool } from '../driver/tenant-aware-pool';
@@ -17,9 +17,11 @@ export interface BehaviourProofInput {
   policies: readonly ApplicablePolicy[];
   /** How long a signed setting is valid, for the clock message. */
   maxAgeSeconds: number;
+  /** The configured SQL names: the setting to set, the tenant function to call. */
+  sql: TenancySqlNames;
 }
 
-/** A value of the tenant setting, and what `current_workspace_id()` must make of it. */
+/** A value of the tenant setting, and what `sql.tenantFunction()` must make of it. */
 interface Scenario {
   label: string;
   value: string;
@@ -53,7 +55,8 @@ function describe(error: unknown): string {
  * - with the signed setting of a random, unknown tenant, with no setting, with a bare (forged)
  *   workspace id, with a signature altered by one digit and with a setting signed two days ago,
  *   every tenant table (the root included) shows no row (counted up to 1000);
- * - `public.current_workspace_id()` yields the random workspace for its freshly signed setting
+ * - `sql.tenantFunction()` (`public.current_workspace_id()`) yields the random workspace for its
+ *   freshly signed setting
  *   (a key mismatch or clock skew would leave every request with no rows; the message gives the
  *   clock difference) and NULL for every other value;
  * - with the random workspace's setting, `INSERT INTO <table> (<tenant column>) VALUES (<another
@@ -88,11 +91,15 @@ export async function proveIsolation(input: BehaviourProofInput): Promise<string
 class BehaviourProof {
   private readonly problems: string[] = [];
   private functionMissing = false;
+  /** `schema.function()` of the tenant function, as called and shown. */
+  private readonly tenantFunction: string;
 
   constructor(
     private readonly client: pg.PoolClient,
     private readonly input: BehaviourProofInput,
-  ) {}
+  ) {
+    this.tenantFunction = `${qualifiedFunction(input.sql, 'tenantFunction')}()`;
+  }
 
   async run(): Promise<string[]> {
     const signer = this.input.pool.settings.signer;
@@ -118,9 +125,10 @@ class BehaviourProof {
     ];
     const leaks = new Map<string, string[]>();
     for (const [index, scenario] of scenarios.entries()) {
-      await this.client.query(`SELECT pg_catalog.set_config('${TENANT_SETTING}', $1, true)`, [
-        scenario.value,
-      ]);
+      await this.client.query(
+        `SELECT pg_catalog.set_config('${this.input.sql.setting}', $1, true)`,
+        [scenario.value],
+      );
       await this.checkClaim(scenario);
       for (const [table, count] of await this.countRows()) {
         if (count === 0) continue;
@@ -136,28 +144,29 @@ class BehaviourProof {
       this.problems.push(
         `table ${this.shown(table)} shows rows of other tenants (${seen.join(', ')}): a ` +
           `policy that applies to the runtime role lets them through (${this.policiesOf(table, 'SELECT')}); ` +
-          `each must compare ${sqlIdentifier(table.tenantColumn)} = (SELECT public.current_workspace_id()) ` +
-          `and nothing else: drop the others and run ${policyFix(this.input.schema, table)}`,
+          `each must compare ${sqlIdentifier(table.tenantColumn)} = (SELECT ${this.tenantFunction}) ` +
+          `and nothing else: drop the others and run ${policyFix(this.input.schema, table, this.input.sql)}`,
       );
     }
     return this.problems;
   }
 
-  /** `current_workspace_id()` must yield the scenario's workspace, or NULL. */
+  /** The tenant function must yield the scenario's workspace, or NULL. */
   private async checkClaim(scenario: Scenario): Promise<void> {
     if (this.functionMissing) return;
     const result = await this.attempt<{ id: string | null }>(
-      'SELECT public.current_workspace_id()::text AS id',
+      `SELECT ${this.tenantFunction}::text AS id`,
     );
     if (result instanceof Error) {
       if ((result as { code?: string }).code === UNDEFINED_FUNCTION) {
         this.functionMissing = true;
         this.problems.push(
-          'public.current_workspace_id() does not exist: apply the migrations (npm run db:deploy)',
+          `${this.tenantFunction} does not exist: apply the migrations (npm run db:deploy), or ` +
+            `configure the names they were generated with (PrismaModule option sql)`,
         );
       } else {
         this.problems.push(
-          `public.current_workspace_id() failed with ${scenario.label}: ${describe(result)}`,
+          `${this.tenantFunction} failed with ${scenario.label}: ${describe(result)}`,
         );
       }
       return;
@@ -166,16 +175,16 @@ class BehaviourProof {
     if (got === scenario.expected) return;
     if (scenario.expected !== null) {
       this.problems.push(
-        `a freshly signed tenant setting was not accepted: public.current_workspace_id() returned ` +
+        `a freshly signed tenant setting was not accepted: ${this.tenantFunction} returned ` +
           `${got ?? 'NULL'} instead of ${scenario.expected}, so every request would see no rows. ` +
           `${await this.clockDifference()} Otherwise the database verifies with another key or ` +
           `an older verifier: apply the migrations (npm run db:deploy), or rotate the key as the ` +
-          `owner (DELETE FROM tenancy_private.setting_key) and restart every app on the database`,
+          `owner (DELETE FROM ${this.input.sql.privateSchema}.setting_key) and restart every app on the database`,
       );
       return;
     }
     this.problems.push(
-      `public.current_workspace_id() accepted ${scenario.label} (it returned ${got}): SQL running ` +
+      `${this.tenantFunction} accepted ${scenario.label} (it returned ${got}): SQL running ` +
         `as the runtime role could claim any tenant. Apply the migrations that verify the signed ` +
         `setting (npm run db:deploy)`,
     );
@@ -247,8 +256,8 @@ class BehaviourProof {
           `${sqlIdentifier(table.tenantColumn)} = <another tenant> with the signed setting of ` +
           `an unknown tenant ${what}; INSERT policies of the runtime role: ` +
           `${this.policiesOf(table, 'INSERT')}. Each must check ${sqlIdentifier(table.tenantColumn)} = ` +
-          `(SELECT public.current_workspace_id()) and nothing else: drop the others and run ` +
-          policyFix(this.input.schema, table),
+          `(SELECT ${this.tenantFunction}) and nothing else: drop the others and run ` +
+          policyFix(this.input.schema, table, this.input.sql),
       );
     }
   }

@@ -1,7 +1,13 @@
+import {
+  DEFAULT_SQL_NAMES,
+  qualifiedFunction,
+  settingPrefix,
+  type TenancySqlNames,
+} from '../sql/tenancy-sql-names';
+import type { SqlRows } from '../sql/tenancy-sql-names.check';
 import { qualifiedName, sqlIdentifier, type TenantTable } from './row-level-security.tables';
 
-/** Runs one statement and returns its rows. */
-export type SqlRows = <T>(text: string, values?: unknown[]) => Promise<T[]>;
+export type { SqlRows };
 
 /** A permissive policy that applies to the runtime role, on a tenant table. */
 export interface ApplicablePolicy {
@@ -28,25 +34,40 @@ export interface CatalogFindings {
 
 const COMMANDS = ['SELECT', 'INSERT', 'UPDATE', 'DELETE'] as const;
 
-/** Role and database settings that change how, or as whom, Row-Level Security is evaluated. */
-function weakensRls(name: string): boolean {
+/**
+ * Role and database settings that change how, or as whom, Row-Level Security is evaluated: the
+ * configured setting's whole prefix (`app.*` by default) included.
+ */
+function weakensRls(name: string, sql: TenancySqlNames): boolean {
   return (
     ['row_security', 'search_path', 'session_authorization', 'role'].includes(name) ||
-    name.startsWith('app.')
+    name.startsWith(`${settingPrefix(sql)}.`)
   );
 }
 
-/** The fix every policy message suggests: the migration helper recreates the four policies. */
-export function policyFix(schema: string, table: TenantTable): string {
+/**
+ * The fix every policy message suggests: the migration helper (`sql.enableFunction`) recreates
+ * the four policies.
+ */
+export function policyFix(
+  schema: string,
+  table: TenantTable,
+  sql: TenancySqlNames = DEFAULT_SQL_NAMES,
+): string {
   const target = `'${qualifiedName(schema, table.name).replace(/'/g, "''")}'`;
   const column = table.tenantColumn === 'workspace_id' ? '' : `, '${table.tenantColumn}'`;
-  return `SELECT public.enable_tenant_rls(${target}${column})`;
+  return `SELECT ${qualifiedFunction(sql, 'enableFunction')}(${target}${column})`;
 }
 
 interface RoleRow {
   role: string;
   superuser: boolean;
   bypassrls: boolean;
+}
+
+interface RuntimeRoleRow {
+  exists: boolean;
+  member: boolean;
 }
 
 interface TableRow {
@@ -87,14 +108,16 @@ interface ForeignKeyRow {
  * names is schema-qualified (`pg_catalog.*`, the configured schema); operators and type names
  * resolve through the search_path the tenant pool pins, where pg_catalog comes first.
  *
- * - The role (and the session's login role) is neither SUPERUSER nor BYPASSRLS.
+ * - The role (and the session's login role) is neither SUPERUSER nor BYPASSRLS, and is the
+ *   configured runtime role (`sql.runtimeRole`) or a member of it.
  * - Every tenant table exists in `schema`, has Row-Level Security enabled (FORCEd when the role
  *   owns it), and has a permissive policy applying to the role for each of SELECT, INSERT, UPDATE
- *   and DELETE; each such policy mentions `current_workspace_id()` (a cheap sanity check: the
+ *   and DELETE; each such policy mentions `sql.tenantFunction()` (a cheap sanity check: the
  *   behaviour proof is the real test, and catches `... OR workspace_id IS NOT NULL`).
  * - No login default of the role (`ALTER ROLE ... [IN DATABASE ...] SET`) or of the database
  *   (`ALTER DATABASE ... SET`) sets `row_security`, `search_path`, `session_authorization`,
- *   `role` or an `app.*` setting: the runtime role may `ALTER ROLE` itself.
+ *   `role` or a setting of the configured setting's prefix (`app.*`): the runtime role may
+ *   `ALTER ROLE` itself.
  * - A foreign key between two tenant tables pairs their tenant columns (PostgreSQL checks foreign
  *   keys without Row-Level Security, so a plain one lets a workspace reference, and probe for,
  *   another's rows).
@@ -108,6 +131,7 @@ export async function inspectCatalog(
   rows: SqlRows,
   schema: string,
   tables: readonly TenantTable[],
+  sql: TenancySqlNames = DEFAULT_SQL_NAMES,
 ): Promise<CatalogFindings> {
   const problems: string[] = [];
   const warnings: string[] = [];
@@ -124,13 +148,14 @@ export async function inspectCatalog(
     if (role.superuser) {
       problems.push(
         `the role ${role.role} is a SUPERUSER, which ignores Row-Level Security: connect as ` +
-          `app_runtime instead`,
+          `${sql.runtimeRole} instead`,
       );
     } else if (role.bypassrls) {
       problems.push(`the role ${role.role} has BYPASSRLS: ALTER ROLE ${name} NOBYPASSRLS`);
     }
   }
   const bypassesRls = roles.some((r) => r.superuser || r.bypassrls);
+  if (!bypassesRls) problems.push(...(await inspectRuntimeRole(rows, sql)));
 
   const tableRows = await rows<TableRow>(
     `SELECT t.name AS table, c.oid IS NOT NULL AS exists,
@@ -178,7 +203,7 @@ export async function inspectCatalog(
     present.push(table);
     if (!row.rls) {
       problems.push(
-        `table ${shown} does not have Row-Level Security enabled: ${policyFix(schema, table)}`,
+        `table ${shown} does not have Row-Level Security enabled: ${policyFix(schema, table, sql)}`,
       );
     }
     if (row.owned && !row.forced) {
@@ -192,32 +217,60 @@ export async function inspectCatalog(
       if (!mine.some((p) => p.command === command || p.command === 'ALL')) {
         problems.push(
           `table ${shown} has no ${command} policy that applies to the runtime role: ` +
-            policyFix(schema, table),
+            policyFix(schema, table, sql),
         );
       }
     }
     // A role that ignores RLS is a member of every role: each policy would "apply" to it.
     for (const policy of bypassesRls ? [] : mine) {
       const expressions = [policy.qual, policy.withCheck].filter((e): e is string => e !== null);
-      if (!expressions.every((e) => e.includes('current_workspace_id()'))) {
+      if (!expressions.every((e) => e.includes(`${sql.tenantFunction}()`))) {
         problems.push(
           `policy ${policy.policy} on ${shown} applies to the runtime role but does not compare ` +
-            `with public.current_workspace_id() (a bypass): DROP POLICY ${sqlIdentifier(policy.policy)} ` +
-            `ON ${shown}, then ${policyFix(schema, table)}`,
+            `with ${qualifiedFunction(sql, 'tenantFunction')}() (a bypass): DROP POLICY ${sqlIdentifier(policy.policy)} ` +
+            `ON ${shown}, then ${policyFix(schema, table, sql)}`,
         );
       }
     }
   }
 
-  problems.push(...(await inspectSettings(rows)));
+  problems.push(...(await inspectSettings(rows, sql)));
   const foreignKeys = await inspectForeignKeys(rows, schema, tables);
   problems.push(...foreignKeys.problems);
   warnings.push(...foreignKeys.warnings);
   return { problems, warnings, bypassesRls, present, policies };
 }
 
+/**
+ * The connection's role must be the configured runtime role or a member of it: the RLS
+ * migration's grants and policies are written for that role.
+ */
+async function inspectRuntimeRole(rows: SqlRows, sql: TenancySqlNames): Promise<string[]> {
+  const [runtime] = await rows<RuntimeRoleRow>(
+    `SELECT r.oid IS NOT NULL AS exists,
+            coalesce(pg_catalog.pg_has_role(current_user, r.oid, 'MEMBER'), false) AS member
+       FROM (SELECT) AS one
+       LEFT JOIN pg_catalog.pg_roles r ON r.rolname = $1`,
+    [sql.runtimeRole],
+  );
+  if (runtime?.member) return [];
+  if (!runtime?.exists) {
+    return [
+      `the runtime role ${sql.runtimeRole} (sql.runtimeRole) does not exist: apply the RLS ` +
+        `migration, or set sql.runtimeRole to the role it was generated for`,
+    ];
+  }
+  const [{ role }] = await rows<{ role: string }>('SELECT current_user::text AS role');
+  return [
+    `the role ${role} is neither the runtime role ${sql.runtimeRole} (sql.runtimeRole) nor a ` +
+      `member of it, so the RLS migration's grants and policies are not written for it: connect ` +
+      `DATABASE_URL as ${sql.runtimeRole}, or set sql.runtimeRole to the role the migration was ` +
+      `generated for`,
+  ];
+}
+
 /** Login defaults of the role (in any or this database) and of this database that weaken RLS. */
-async function inspectSettings(rows: SqlRows): Promise<string[]> {
+async function inspectSettings(rows: SqlRows, sql: TenancySqlNames): Promise<string[]> {
   const settings = await rows<SettingRow>(
     `SELECT r.rolname::text AS role, d.datname::text AS database, x.setting
        FROM pg_catalog.pg_db_role_setting s
@@ -234,7 +287,7 @@ async function inspectSettings(rows: SqlRows): Promise<string[]> {
     const at = row.setting.indexOf('=');
     const name = (at < 0 ? row.setting : row.setting.slice(0, at)).toLowerCase();
     const value = at < 0 ? '' : row.setting.slice(at + 1);
-    if (!weakensRls(name)) continue;
+    if (!weakensRls(name, sql)) continue;
     const database = row.database === null ? undefined : sqlIdentifier(row.database);
     const role = row.role === null ? undefined : sqlIdentifier(row.role);
     const target =

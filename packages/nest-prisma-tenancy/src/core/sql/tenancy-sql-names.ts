@@ -48,14 +48,29 @@ export const DEFAULT_SQL_NAMES: TenancySqlNames = Object.freeze({
 
 const IDENTIFIER = /^[a-z_][a-z0-9_]{0,62}$/;
 const SETTING = /^[a-z_][a-z0-9_]*\.[a-z_][a-z0-9_]*$/;
+/** Names PostgreSQL reserves for its own schemas and roles. */
+const RESERVED = /^pg_/;
+const SCHEMA_OR_ROLE: readonly (keyof TenancySqlNames)[] = [
+  'functionSchema',
+  'privateSchema',
+  'runtimeRole',
+  'adminRole',
+];
 
 /**
  * Applies the defaults and checks every name: lower-case SQL identifiers (so they never need
- * quoting and match what PostgreSQL folds them to), and a two-part custom setting name.
+ * quoting and match what PostgreSQL folds them to), a two-part custom setting name, no `pg_`
+ * schema or role (reserved by PostgreSQL), a private schema other than the function schema and
+ * two different roles.
  *
  * @throws InvalidPrismaModuleOptionsError naming the bad option and the rule.
  */
 export function resolveSqlNames(options: TenancySqlNamesOptions = {}): TenancySqlNames {
+  if (options === null || typeof options !== 'object') {
+    throw new InvalidPrismaModuleOptionsError(
+      `sql must be an object of names, e.g. { setting: 'app.tenant_id' }; got ${JSON.stringify(options)}.`,
+    );
+  }
   const names = { ...DEFAULT_SQL_NAMES } as { -readonly [K in keyof TenancySqlNames]: string };
   for (const [key, value] of Object.entries(options) as [keyof TenancySqlNames, unknown][]) {
     if (value === undefined) continue;
@@ -74,15 +89,42 @@ export function resolveSqlNames(options: TenancySqlNamesOptions = {}): TenancySq
         }; got ${JSON.stringify(value)}.`,
       );
     }
+    if (SCHEMA_OR_ROLE.includes(key) && RESERVED.test(value)) {
+      throw new InvalidPrismaModuleOptionsError(
+        `sql.${key} must not start with "pg_" (PostgreSQL reserves such schema and role names); got ${JSON.stringify(value)}.`,
+      );
+    }
     names[key] = value;
+  }
+  if (names.privateSchema === names.functionSchema) {
+    throw new InvalidPrismaModuleOptionsError(
+      `sql.privateSchema must differ from sql.functionSchema (the app roles get USAGE on the ` +
+        `function schema, never on the private one); both are ${JSON.stringify(names.functionSchema)}.`,
+    );
+  }
+  if (names.runtimeRole === names.adminRole) {
+    throw new InvalidPrismaModuleOptionsError(
+      `sql.runtimeRole and sql.adminRole must be two roles (the admin role's policy sees every ` +
+        `row); both are ${JSON.stringify(names.runtimeRole)}.`,
+    );
   }
   return names;
 }
 
+/** The tenancy functions of TenancySqlNames. */
+export type TenancyFunction =
+  | 'tenantFunction'
+  | 'userFunction'
+  | 'claimFunction'
+  | 'installKeyFunction'
+  | 'enableFunction';
+
 /** `schema.function` of one of the tenancy functions, e.g. `public.current_workspace_id`. */
-export function qualifiedFunction(
-  names: TenancySqlNames,
-  fn: 'tenantFunction' | 'userFunction' | 'claimFunction' | 'installKeyFunction' | 'enableFunction',
-): string {
+export function qualifiedFunction(names: TenancySqlNames, fn: TenancyFunction): string {
   return `${names.functionSchema}.${names[fn]}`;
+}
+
+/** The prefix of the configured setting (`app` of `app.workspace_id`). */
+export function settingPrefix(names: TenancySqlNames): string {
+  return names.setting.slice(0, names.setting.indexOf('.'));
 }

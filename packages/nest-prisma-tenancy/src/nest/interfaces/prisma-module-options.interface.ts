@@ -2,6 +2,7 @@ import type { TenantPoolOptions } from '../../core/driver/pool-options';
 import type { TenantPrismaClient } from '../../core/client/tenant-extension';
 import type { IdentityOptions } from '../../core/client/tenant-models';
 import type { TenancyAuthOptions } from './tenancy-auth-options.interface';
+import type { TenancySqlNamesOptions } from '../../core/sql/tenancy-sql-names';
 import type {
   PrismaClientClass,
   PrismaNamespaceLike,
@@ -39,12 +40,13 @@ export interface PrismaModuleOptions extends TenancyAuthOptions {
    */
   prismaNamespace?: PrismaNamespaceLike;
   /**
-   * Runtime connection URL, as the role `app_runtime` (pooled: PgBouncer / Supabase transaction
-   * mode is fine). Default: `process.env.DATABASE_URL`.
+   * Runtime connection URL, as the runtime role (`sql.runtimeRole`, default `app_runtime`;
+   * pooled: PgBouncer / Supabase transaction mode is fine). Default: `process.env.DATABASE_URL`.
    */
   url?: string;
   /**
-   * Connection of the logged cross-tenant system client, as the role `app_admin`.
+   * Connection of the logged cross-tenant system client, as the admin role (`sql.adminRole`,
+   * default `app_admin`).
    * Default: `process.env.SYSTEM_DATABASE_URL`; unset means the system client refuses to run.
    */
   systemUrl?: string;
@@ -124,6 +126,20 @@ export interface PrismaModuleOptions extends TenancyAuthOptions {
    * and database). Installed with the key on first start. Default: 300.
    */
   settingMaxAgeSeconds?: number;
+  /**
+   * The names of the library's SQL objects, exactly as the RLS migration was generated with them
+   * (`nest-prisma-tenancy rls generate --sql-setting ... --sql-tenant-function ...`): the custom
+   * setting the driver sets, the functions the installer and the start-up check call, the private
+   * key schema and the roles the check expects. Lower-case SQL identifiers; checked at start-up
+   * (InvalidPrismaModuleOptionsError), and a database whose objects have other names refuses to
+   * start (SqlNamesMismatchError). Defaults, each: `functionSchema` `'public'`, `setting`
+   * `'app.workspace_id'`, `tenantFunction` `'current_workspace_id'`, `userFunction`
+   * `'current_app_user_id'`, `claimFunction` `'tenancy_verified_claim'`, `installKeyFunction`
+   * `'tenancy_install_setting_key'`, `enableFunction` `'enable_tenant_rls'`, `privateSchema`
+   * `'tenancy_private'`, `runtimeRole` `'app_runtime'`, `adminRole` `'app_admin'`
+   * (DEFAULT_SQL_NAMES).
+   */
+  sql?: TenancySqlNamesOptions;
 }
 
 /** For `forRootAsync({ useClass })` / `useExisting`: a class that creates the options. */

@@ -1,0 +1,48 @@
+import { DEFAULT_SQL_NAMES } from '../core/sql/tenancy-sql-names';
+import { createTenantAdapter } from '../core/client/tenant-extension';
+import { InvalidPrismaModuleOptionsError, resolvePrismaOptions } from './prisma-options';
+
+const SECRET = 'a-setting-secret-of-at-least-32-characters';
+const URL = 'postgresql://org_runtime@127.0.0.1:5432/unused';
+
+describe('PrismaModule option sql', () => {
+  it('defaults to DEFAULT_SQL_NAMES and applies the given names', () => {
+    expect(resolvePrismaOptions({ url: URL }, {}).sql).toEqual(DEFAULT_SQL_NAMES);
+    expect(
+      resolvePrismaOptions(
+        { url: URL, sql: { setting: 'app.org_id', runtimeRole: 'org_runtime' } },
+        {},
+      ).sql,
+    ).toEqual({ ...DEFAULT_SQL_NAMES, setting: 'app.org_id', runtimeRole: 'org_runtime' });
+  });
+
+  it('refuses a bad name with InvalidPrismaModuleOptionsError naming the option', () => {
+    expect(() =>
+      resolvePrismaOptions({ url: URL, sql: { tenantFunction: 'current_org_id()' } }, {}),
+    ).toThrow(
+      new InvalidPrismaModuleOptionsError(
+        'sql.tenantFunction must be a lower-case SQL identifier (letters, digits, underscore; at most 63); got "current_org_id()".',
+      ),
+    );
+  });
+
+  it('reaches the tenant pool, which pins the configured setting in every transaction', async () => {
+    const factory = createTenantAdapter(URL, {
+      settingSecret: SECRET,
+      sql: { setting: 'app.org_id' },
+    });
+    try {
+      expect(factory.pool.sql.setting).toBe('app.org_id');
+      const Client = (
+        factory.pool.options as unknown as {
+          Client: new () => { beginText: string; claimText: string };
+        }
+      ).Client;
+      const client = new Client();
+      expect(client.beginText).toMatch(/; SET LOCAL app\.org_id = ''$/);
+      expect(client.claimText).toBe("SELECT pg_catalog.set_config('app.org_id', $1, true)");
+    } finally {
+      await factory.pool.end();
+    }
+  });
+});

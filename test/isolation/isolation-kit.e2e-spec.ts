@@ -2,6 +2,8 @@ import { Module, type INestApplication } from '@nestjs/common';
 import { PrismaPg } from '@prisma/adapter-pg';
 import { PrismaClient } from '@prisma/client';
 import { randomBytes } from 'node:crypto';
+import { Test } from '@nestjs/testing';
+import { ClsModule } from 'nestjs-cls';
 import { Client } from 'pg';
 import { PrismaModule } from 'nest-prisma-tenancy';
 import {
@@ -410,6 +412,76 @@ describe('isolation kit options fail loudly, when the tests are collected', () =
       'AsyncModule registers PrismaModule with forRootAsync(): its options exist only once the app is built',
     );
     expect(isolationModelsOf({ module: AsyncModule, client: PrismaClient })).toHaveLength(10);
+  });
+});
+
+/**
+ * An app whose PrismaModule is registered with forRootAsync(): the kit, opened with the app alone,
+ * takes the client class, URLs and setting secret the app resolved (none are given to the kit).
+ */
+describe('isolation kit opened from an app with PrismaModule.forRootAsync()', () => {
+  let app: INestApplication;
+  let kit: TenantIsolationKit | undefined;
+  /** Options of every instance of the app's client class, in order. */
+  const built: unknown[] = [];
+  class AppPrismaClient extends PrismaClient {
+    constructor(...args: ConstructorParameters<typeof PrismaClient>) {
+      super(...args);
+      built.push(args[0]);
+    }
+  }
+
+  beforeAll(async () => {
+    @Module({
+      imports: [
+        ClsModule.forRoot({ global: true, middleware: { mount: true } }),
+        PrismaModule.forRootAsync({
+          isGlobal: true,
+          useFactory: () =>
+            Promise.resolve({
+              client: AppPrismaClient,
+              url: env('DATABASE_URL'),
+              systemUrl: env('SYSTEM_DATABASE_URL'),
+              settingSecret: env('TENANT_SETTING_SECRET'),
+              log: [],
+            }),
+        }),
+      ],
+    })
+    class AsyncAppModule {}
+    const moduleRef = await Test.createTestingModule({ imports: [AsyncAppModule] }).compile();
+    app = moduleRef.createNestApplication({ logger: ['fatal'] });
+    await app.init();
+  });
+
+  afterAll(async () => {
+    await kit?.close();
+    await app?.close();
+  });
+
+  it("takes the app's client, URLs and secret, and its checks pass", async () => {
+    expect(built).toHaveLength(1); // the app's PrismaConnection
+    kit = await TenantIsolationKit.open({ app: () => app, models: ['ApprovalItem'] });
+
+    // The kit's driver and admin clients are the app's class; the schema is the app's (no instance).
+    expect(built).toHaveLength(3);
+    expect(kit.models).toEqual(['ApprovalItem']);
+    const fixture = await kit.createFixture('ApprovalItem');
+    const results: CheckResult[] = [];
+    for (const check of ISOLATION_CHECKS) results.push(await kit.runCheck(check, fixture));
+    expect(results.filter((r) => !r.passed).map((r) => r.error?.message)).toEqual([]);
+  });
+
+  it('describeTenantIsolation() with this app alone says to pass client, when the tests are collected', () => {
+    @Module({ imports: [PrismaModule.forRootAsync({ useFactory: () => ({}) })] })
+    class AsyncOnly {}
+    expect(() =>
+      describeTenantIsolation({
+        module: AsyncOnly,
+        app: () => app,
+        framework: recordingFramework().framework,
+      }),
+    ).toThrow(IsolationKitOptionsError);
   });
 });
 

@@ -17,6 +17,7 @@ import {
 import type { PostgresCpuProbe } from './cpu';
 import type { BenchDatabase, SeededWorkspace } from './database';
 import { runLoad, type LoadResult, type Operation } from './load';
+import { withInteractiveTransaction, withRlsBatchTransaction } from './peer-mechanisms';
 import { summarize, traceStatements } from './statement-trace';
 
 /** The operation groups of the brief. */
@@ -89,18 +90,27 @@ export class BenchClients {
   readonly layer2: PrismaClient;
   /** Plain Prisma plus a query extension that does nothing: the cost of Prisma's extension machinery. */
   readonly plainNoop: PrismaClient;
+  /** Peer (a), the official RLS extension's mechanism, over plain PrismaPg as app_runtime. */
+  readonly rlsBatch: PrismaClient;
+  /** Peer (b), an interactive transaction per query, over the same client as `rlsBatch`. */
+  readonly itx: PrismaClient;
   private readonly bases: PrismaClient[];
 
-  constructor(db: BenchDatabase) {
+  /**
+   * @param via rewrites every connection URL (the latency proxy); identity by default.
+   * @param profiles also connect the profile clients (layer 1 alone, layer 2 alone, no-op extension).
+   */
+  constructor(db: BenchDatabase, via: (url: string) => string = (url) => url, profiles = true) {
     // A superuser owner is not subject to RLS. Any other owner is (FORCE), so "no tenancy" then
     // reads through app_admin, whose policy is `true` for every row.
-    const plainUrl = db.ownerIsSuperuser ? db.ownerUrl : db.adminUrl;
+    const plainUrl = via(db.ownerIsSuperuser ? db.ownerUrl : db.adminUrl);
+    const runtimeUrl = via(db.runtimeUrl);
     this.pool = new pg.Pool({ connectionString: plainUrl, max: POOL_MAX });
     this.plain = new PrismaClient({
       adapter: new PrismaPg({ connectionString: plainUrl, max: POOL_MAX }),
     });
     const tenantBase = new PrismaClient({
-      adapter: createTenantAdapter(db.runtimeUrl, { max: POOL_MAX }),
+      adapter: createTenantAdapter(runtimeUrl, { max: POOL_MAX }),
     });
     this.tenant = createTenantPrismaClient(tenantBase);
     const layer1Base = new PrismaClient({
@@ -108,10 +118,18 @@ export class BenchClients {
     });
     this.layer1 = createTenantPrismaClient(layer1Base);
     this.layer2 = new PrismaClient({
-      adapter: createTenantAdapter(db.runtimeUrl, { max: POOL_MAX }),
+      adapter: createTenantAdapter(runtimeUrl, { max: POOL_MAX }),
     });
     this.plainNoop = this.plain.$extends(noopExtension) as unknown as PrismaClient;
-    this.bases = [this.plain, tenantBase, layer1Base, this.layer2];
+    const peerBase = new PrismaClient({
+      adapter: new PrismaPg({ connectionString: runtimeUrl, max: POOL_MAX }),
+    });
+    this.rlsBatch = withRlsBatchTransaction(peerBase);
+    this.itx = withInteractiveTransaction(peerBase);
+    // Prisma and node-postgres open connections on first use: unused clients cost nothing.
+    this.bases = profiles
+      ? [this.plain, tenantBase, peerBase, layer1Base, this.layer2]
+      : [this.plain, tenantBase, peerBase];
   }
 
   async connect(): Promise<void> {
@@ -148,9 +166,16 @@ export function buildCases(
   clients: BenchClients,
   workspaces: SeededWorkspace[],
   concurrencies: number[],
+  include: (c: ClientCase) => boolean = () => true,
 ): ClientCase[] {
   const same = workspaces[0];
   const { pool, plain, tenant, layer1, layer2, plainNoop } = clients;
+  // The peers, by path name; each runs the same calls as the tenant client (the RLS policies do the
+  // scoping, so a create names its workspace itself, as the peers' users must).
+  const peers: [string, string, PrismaClient][] = [
+    ['rls-batch', 'peer (a): batch $transaction([set_config, query]) per query', clients.rlsBatch],
+    ['itx', 'peer (b): interactive $transaction: BEGIN, set_config, query, COMMIT', clients.itx],
+  ];
   const ws = same.id;
   // Creates go to the last workspace, so that the list (workspace 0) reads the same rows throughout.
   const writes = workspaces[workspaces.length - 1].id;
@@ -161,14 +186,17 @@ export function buildCases(
         fn(caller, iteration),
       );
   const spreadIds = (caller: number) => workspaces[caller % workspaces.length].itemIds;
+  const spreadWorkspace = (caller: number) => workspaces[caller % workspaces.length].id;
   // Each caller updates its own rows (no lock waits between callers).
   const updateId = (caller: number, iteration: number, concurrency: number) =>
     same.updateIds[(caller + iteration * concurrency) % same.updateIds.length];
 
   const cases: ClientCase[] = [];
   for (const c of concurrencies) {
-    const add = (group: Group, path: string, label: string, op: Operation, main = true) =>
-      cases.push({ key: `${group}/${path}/c${c}`, group, path, label, concurrency: c, main, op });
+    const add = (group: Group, path: string, label: string, op: Operation, main = true) => {
+      const entry = { key: `${group}/${path}/c${c}`, group, path, label, concurrency: c, main, op };
+      if (include(entry)) cases.push(entry);
+    };
     const multi = c > 1;
 
     // Primary-key lookup.
@@ -192,11 +220,42 @@ export function buildCases(
         found(await tenant.approvalItem.findUnique({ where: { id: pick(same.itemIds, i, n) } })),
       ),
     );
+    for (const [path, label, client] of peers) {
+      add(
+        'pk',
+        path,
+        `${label}: findUnique({ id })`,
+        inTenant(async (i, n) =>
+          found(await client.approvalItem.findUnique({ where: { id: pick(same.itemIds, i, n) } })),
+        ),
+      );
+    }
     if (multi) {
+      // Callers spread over the workspaces: what an app without the library would write (the
+      // workspace in the where, which Prisma cannot batch either), and plain Prisma unscoped
+      // (batched into one statement: nothing separates the callers).
+      add(
+        'pk',
+        'plain-scoped-spread',
+        `plain Prisma findUnique({ id, workspaceId }), callers over ${workspaces.length} workspaces`,
+        async (i, n) =>
+          found(
+            await plain.approvalItem.findUnique({
+              where: { id: pick(spreadIds(i), i, n), workspaceId: spreadWorkspace(i) },
+            }),
+          ),
+      );
+      add(
+        'pk',
+        'plain-spread',
+        `plain Prisma findUnique({ id }), unscoped (batched), callers over ${workspaces.length} workspaces`,
+        async (i, n) =>
+          found(await plain.approvalItem.findUnique({ where: { id: pick(spreadIds(i), i, n) } })),
+      );
       add(
         'pk',
         'tenant-spread',
-        'tenant client findUnique, callers over 10 workspaces',
+        `tenant client findUnique, callers over ${workspaces.length} workspaces`,
         inTenant(
           async (i, n) =>
             found(
@@ -282,6 +341,23 @@ export function buildCases(
       ),
     );
 
+    for (const [path, label, client] of peers) {
+      add(
+        'list',
+        path,
+        `${label}: findMany({ status })`,
+        inTenant(async () =>
+          listed(
+            await client.approvalItem.findMany({
+              where: { status: 'PENDING' },
+              orderBy: { createdAt: 'asc' },
+              take: 20,
+            }),
+          ),
+        ),
+      );
+    }
+
     // Create.
     add('create', 'pg', 'node-postgres INSERT ... RETURNING', async (i, n) =>
       found(
@@ -308,6 +384,18 @@ export function buildCases(
         ),
       ),
     );
+
+    for (const [path, label, client] of peers) {
+      add('create', path, `${label}: create({ workspaceId, title })`, async (i, n) =>
+        found(
+          await runInTenant(writes, () =>
+            client.approvalItem.create({
+              data: { workspaceId: writes, title: `${path} ${i}/${n}` },
+            }),
+          ),
+        ),
+      );
+    }
 
     // Update by primary key.
     add('update', 'pg', 'node-postgres UPDATE ... RETURNING', async (i, n) =>
@@ -341,6 +429,21 @@ export function buildCases(
         ),
       ),
     );
+    for (const [path, label, client] of peers) {
+      add(
+        'update',
+        path,
+        `${label}: update({ id })`,
+        inTenant(async (i, n) =>
+          found(
+            await client.approvalItem.update({
+              where: { id: updateId(i, n, c) },
+              data: { title: `${path} ${n}` },
+            }),
+          ),
+        ),
+      );
+    }
   }
   return cases;
 }
@@ -538,6 +641,12 @@ export async function checkClients(
   const id = a.itemIds[0];
   found(await clients.plain.approvalItem.findUnique({ where: { id } }));
   found(await runInTenant(a.id, () => clients.tenant.approvalItem.findUnique({ where: { id } })));
+  for (const peer of [clients.rlsBatch, clients.itx]) {
+    found(await runInTenant(a.id, () => peer.approvalItem.findUnique({ where: { id } })));
+    const hidden = await runInTenant(b.id, () => peer.approvalItem.findUnique({ where: { id } }));
+    if (hidden !== null)
+      throw new Error('a peer mechanism read another workspace row: RLS not applied');
+  }
   const foreign = await runInTenant(b.id, () =>
     clients.tenant.approvalItem.findUnique({ where: { id } }),
   );

@@ -23,6 +23,11 @@ function procCpuMs(path: string): number | undefined {
   }
 }
 
+/** CPU time another process on this machine has used, in ms (undefined when unreadable). */
+export function processCpuMs(pid: number): number | undefined {
+  return procCpuMs(`/proc/${pid}`);
+}
+
 /**
  * CPU time of this process's main thread (the event loop), in ms: excludes worker threads (the
  * HTTP load generator runs in one). Undefined off Linux.

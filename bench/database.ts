@@ -44,9 +44,69 @@ export interface BenchDatabase {
   serverVersion: string;
   embedded: boolean;
   workspaces: SeededWorkspace[];
-  /** Total approval items seeded. */
+  /** Total approval items seeded (full workspaces only). */
   items: number;
   stop(): Promise<void>;
+}
+
+/** Seeds `count` more full workspaces (members, items) after the existing ones. */
+export async function seedMoreWorkspaces(
+  db: BenchDatabase,
+  settings: SeedSettings,
+  count: number,
+): Promise<void> {
+  const added = await seed(db.ownerUrl, settings, db.workspaces.length, count);
+  db.workspaces.push(...added);
+  db.items += count * settings.itemsPerWorkspace;
+}
+
+/** A light workspace added in bulk for the tenant-count benchmark: its id and one item's id. */
+export interface LightWorkspace {
+  id: string;
+  itemId: string;
+}
+
+/**
+ * Adds `count` light workspaces (no members, `itemsEach` approval items each) in two statements.
+ * Needs a superuser owner (Row-Level Security would refuse unsigned bulk writes otherwise).
+ */
+export async function addLightWorkspaces(
+  db: BenchDatabase,
+  from: number,
+  count: number,
+  itemsEach: number,
+): Promise<LightWorkspace[]> {
+  const client = new pg.Client({ connectionString: db.ownerUrl });
+  await client.connect();
+  try {
+    await client.query('BEGIN');
+    // The items reference no user, so the user-reference trigger has nothing to check; skipping
+    // triggers (superuser only) makes 100k rows take seconds instead of tens of seconds.
+    await client.query(`SET LOCAL session_replication_role = replica`);
+    const { rows: created } = await client.query<{ id: string }>(
+      `INSERT INTO workspaces (name, slug)
+         SELECT 'Light ' || n, 'light-' || n FROM generate_series($1::int, $2::int) AS n
+       RETURNING id::text`,
+      [from, from + count - 1],
+    );
+    const ids = created.map((r) => r.id);
+    await client.query(
+      `INSERT INTO approval_items (workspace_id, title, status, created_at, updated_at)
+         SELECT w, 'Item ' || k, 'PENDING', now() - make_interval(secs => k), now()
+           FROM unnest($1::uuid[]) AS w, generate_series(1, $2::int) AS k`,
+      [ids, itemsEach],
+    );
+    const { rows } = await client.query<{ workspace_id: string; id: string }>(
+      `SELECT DISTINCT ON (workspace_id) workspace_id::text, id::text
+         FROM approval_items WHERE workspace_id = ANY($1::uuid[]) ORDER BY workspace_id, id`,
+      [ids],
+    );
+    await client.query('COMMIT');
+    await client.query('ANALYZE workspaces, approval_items');
+    return rows.map((r) => ({ id: r.workspace_id, itemId: r.id }));
+  } finally {
+    await client.end();
+  }
 }
 
 /** What to seed. */
@@ -57,6 +117,11 @@ export interface SeedSettings {
   membersPerWorkspace: number;
   /** Items per workspace set aside for the update benchmark. */
   updateItemsPerWorkspace: number;
+  /**
+   * Workspaces prepareBenchDatabase seeds (the rest with seedMoreWorkspaces, after the one-workspace
+   * measurements). Default: `workspaces`.
+   */
+  initialWorkspaces?: number;
 }
 
 /**
@@ -94,7 +159,12 @@ function passwordOf(url: string | undefined): string | undefined {
  * made under a signed setting that selects its workspace and user (a user row can only be written
  * as that user; tenant rows may only reference users the writer can see).
  */
-async function seed(ownerUrl: string, settings: SeedSettings): Promise<SeededWorkspace[]> {
+async function seed(
+  ownerUrl: string,
+  settings: SeedSettings,
+  from: number,
+  count: number,
+): Promise<SeededWorkspace[]> {
   const signer = benchSigner();
   const client = new pg.Client({ connectionString: ownerUrl });
   await client.connect();
@@ -104,7 +174,7 @@ async function seed(ownerUrl: string, settings: SeedSettings): Promise<SeededWor
     ]);
   try {
     const workspaces: SeededWorkspace[] = [];
-    for (let w = 0; w < settings.workspaces; w++) {
+    for (let w = from; w < from + count; w++) {
       await client.query('BEGIN');
       const workspaceId = randomUUID();
       const userIds = Array.from({ length: settings.membersPerWorkspace }, () => randomUUID());
@@ -238,11 +308,10 @@ export async function prepareBenchDatabase(
   }
 
   const started = Date.now();
-  const workspaces = await seed(ownerUrl, settings);
-  const items = settings.workspaces * settings.itemsPerWorkspace;
-  log(
-    `seeded ${settings.workspaces} workspaces, ${items} approval items in ${Date.now() - started} ms`,
-  );
+  const first = settings.initialWorkspaces ?? settings.workspaces;
+  const workspaces = await seed(ownerUrl, settings, 0, first);
+  const items = first * settings.itemsPerWorkspace;
+  log(`seeded ${first} workspaces, ${items} approval items in ${Date.now() - started} ms`);
   return {
     database: settings.database,
     ownerUrl,

@@ -1,16 +1,22 @@
 /**
  * The benchmark (`npm run bench`, entry bench/run.ts): the tenancy library's cost, measured.
  *
- * 1. Drops, recreates, migrates and seeds a dedicated database (bench/database.ts).
- * 2. Client level: node-postgres vs plain Prisma vs the tenant client, 10 callers and 1 caller,
- *    interleaved rounds, plus profile cases that split the tenant path's cost (bench/client-bench.ts).
- * 3. HTTP: `GET /approval-items/:id` through the full demo app, the same without the membership
- *    check, and a plain-Prisma Nest app, with autocannon (bench/http-bench.ts).
- * 4. Prints Markdown tables and saves the raw results in bench/results/ (git-ignored).
+ * 1. Drops, recreates, migrates and seeds a dedicated database (bench/database.ts), one workspace
+ *    first (tenant count 1), then the other nine.
+ * 2. Client level on loopback: node-postgres, plain Prisma, the tenant client and the two peer
+ *    mechanisms (bench/peer-mechanisms.ts), callers in one workspace and spread over ten, plus
+ *    profile cases that split the tenant path's cost (bench/client-bench.ts).
+ * 3. The same client-level cases with a round-trip time injected between the clients and
+ *    PostgreSQL (a delaying proxy, bench/network-latency.ts), measured with `SELECT 1`.
+ * 4. HTTP: `GET /approval-items/:id` through the demo app variants and a plain-Prisma Nest app.
+ * 5. Tenant count: the PK lookup with 1, 100 and 10,000 workspaces (bench/tenant-count.ts).
+ * 6. Saves the raw results in bench/results/ (git-ignored) and writes bench/RESULTS.md and
+ *    bench/latency-chart.svg from them (bench/results-document.ts, bench/chart.ts).
  *
  * Environment: DIRECT_URL (server to use; default postgresql://postgres@127.0.0.1:5432),
  * BENCH_DATABASE (default tenancy_bench), BENCH_QUICK=1 (short windows, for trying changes),
- * BENCH_SKIP_HTTP=1, BENCH_SKIP_CLIENT=1.
+ * BENCH_SKIP_HTTP=1, BENCH_SKIP_CLIENT=1, BENCH_SKIP_LATENCY=1, BENCH_SKIP_TENANT_COUNT=1,
+ * BENCH_NO_DOCUMENT=1 (print only; leave RESULTS.md and the chart as they are).
  */
 import { loadDotEnv } from '../src/config/environment';
 import {
@@ -21,10 +27,18 @@ import {
   traceBursts,
   type BurstTrace,
   type ClientBenchSettings,
+  type ClientCase,
+  type ClientCaseResult,
 } from './client-bench';
 import { PostgresCpuProbe } from './cpu';
-import { prepareBenchDatabase, type SeedSettings } from './database';
+import {
+  addLightWorkspaces,
+  prepareBenchDatabase,
+  seedMoreWorkspaces,
+  type SeedSettings,
+} from './database';
 import { runHttpBench, type HttpBenchSettings } from './http-bench';
+import { calibrate, startDelayProxy, type CalibratedLatency } from './network-latency';
 import { checkListPlans, type ListPlan } from './plan-check';
 import {
   clientTables,
@@ -34,12 +48,16 @@ import {
   saveResults,
   traceTable,
 } from './report';
+import { writeResultsDocument, type BenchResults, type LatencyLevel } from './results-document';
+import { runTenantCountLevel, type Target, type TenantCountLevel } from './tenant-count';
 
 const quick = process.env.BENCH_QUICK === '1';
+const skip = (part: string) => process.env[`BENCH_SKIP_${part}`] === '1';
 
 const SEED: SeedSettings = {
   database: process.env.BENCH_DATABASE?.trim() || 'tenancy_bench',
   workspaces: 10,
+  initialWorkspaces: 1,
   itemsPerWorkspace: 1000,
   membersPerWorkspace: 5,
   updateItemsPerWorkspace: 100,
@@ -47,15 +65,44 @@ const SEED: SeedSettings = {
 
 const CLIENT: ClientBenchSettings = {
   concurrencies: [10, 1],
-  rounds: (c) => (quick ? 1 : c > 1 ? 4 : 3),
-  durationMs: (c) => (quick ? 1000 : c > 1 ? 1000 : 600),
+  rounds: (c) => (quick ? 1 : c > 1 ? 3 : 2),
+  durationMs: (c) => (quick ? 400 : c > 1 ? 800 : 500),
   // The first window of a case also warms its pool and the JIT; later ones only refill the pipeline.
-  warmupMs: (c, round) => (quick ? 300 : round === 1 ? (c > 1 ? 750 : 300) : c > 1 ? 250 : 150),
+  warmupMs: (c, round) => (quick ? 150 : round === 1 ? (c > 1 ? 500 : 200) : c > 1 ? 200 : 100),
+};
+
+/** 1 caller: the main paths only (the profiles and peers at 10 callers). */
+const clientInclude = (c: ClientCase) =>
+  c.concurrency > 1 || ['pg', 'plain', 'tenant'].includes(c.path);
+
+/** Injected round-trip times, ms, and the timing of the cases run through them. */
+const LATENCY = {
+  rttsMs: [0.5, 2],
+  settings: {
+    concurrencies: [10],
+    rounds: () => (quick ? 1 : 2),
+    durationMs: () => (quick ? 400 : 800),
+    warmupMs: (_c: number, round: number) => (quick ? 200 : round === 1 ? 400 : 200),
+  } satisfies ClientBenchSettings,
+  /** Every client-level case at 10 callers but node-postgres and the profiles. */
+  include: (c: ClientCase) => c.concurrency > 1 && c.main && c.path !== 'pg',
+};
+
+const TENANT_COUNT = {
+  levels: [1, 100, 10_000],
+  /** Approval items of each light workspace added for the larger levels. */
+  itemsEach: 10,
+  settings: {
+    concurrencies: [10, 1],
+    rounds: () => (quick ? 1 : 2),
+    durationMs: () => (quick ? 400 : 800),
+    warmupMs: (_c: number, round: number) => (quick ? 150 : round === 1 ? 300 : 150),
+  } satisfies ClientBenchSettings,
 };
 
 const HTTP: HttpBenchSettings = {
   connections: [10, 50],
-  windowSeconds: quick ? 3 : 5,
+  windowSeconds: quick ? 2 : 4,
   windows: quick ? 1 : 2,
   warmupSeconds: 1,
   ids: 200,
@@ -64,6 +111,18 @@ const HTTP: HttpBenchSettings = {
 const started = Date.now();
 const log = (line: string) =>
   console.log(`[${((Date.now() - started) / 1000).toFixed(0).padStart(3)} s] ${line}`);
+
+/** Settings as saved with the results. */
+function describeSettings(s: ClientBenchSettings) {
+  return {
+    concurrencies: s.concurrencies,
+    rounds: Object.fromEntries(s.concurrencies.map((c) => [c, s.rounds(c)])),
+    durationMs: Object.fromEntries(s.concurrencies.map((c) => [c, s.durationMs(c)])),
+    warmupMs: Object.fromEntries(
+      s.concurrencies.map((c) => [c, { first: s.warmupMs(c, 1), later: s.warmupMs(c, 2) }]),
+    ),
+  };
+}
 
 /** Runs the whole benchmark. */
 export async function main(): Promise<void> {
@@ -80,10 +139,52 @@ export async function main(): Promise<void> {
   const postgres = await PostgresCpuProbe.open(db.ownerUrl, db.database);
   if (!postgres) log('note: the PostgreSQL processes are not visible here; no server CPU figures');
 
-  let client: Awaited<ReturnType<typeof runClientBench>> = [];
+  // Tenant count 1 first, while the database holds one workspace.
+  const tenantCount: TenantCountLevel[] = [];
+  const countTargets: Target[] = db.workspaces.map((w) => ({ id: w.id, itemId: w.itemIds[0] }));
+  const runCountLevel = async (warmUp = false) => {
+    const clients = new BenchClients(db, undefined, false);
+    try {
+      await clients.connect();
+      if (warmUp) {
+        // The first measurement of the process: warm Prisma, the pools and the JIT first.
+        await runTenantCountLevel(
+          clients,
+          db.workspaces[0],
+          countTargets,
+          { ...TENANT_COUNT.settings, rounds: () => 1, durationMs: () => 0 },
+          undefined,
+          () => undefined,
+        );
+      }
+      tenantCount.push(
+        await runTenantCountLevel(
+          clients,
+          db.workspaces[0],
+          countTargets,
+          TENANT_COUNT.settings,
+          postgres,
+          log,
+        ),
+      );
+    } finally {
+      await clients.close();
+    }
+  };
+  const countLevels = skip('TENANT_COUNT') || !db.ownerIsSuperuser ? [] : TENANT_COUNT.levels;
+  if (countLevels.includes(1)) await runCountLevel(true);
+
+  await seedMoreWorkspaces(db, SEED, SEED.workspaces - db.workspaces.length);
+  countTargets.push(
+    ...db.workspaces.slice(countTargets.length).map((w) => ({ id: w.id, itemId: w.itemIds[0] })),
+  );
+  log(`seeded up to ${db.workspaces.length} workspaces`);
+
+  let client: ClientCaseResult[] = [];
   let traces: BurstTrace[] = [];
   let plans: ListPlan[] = [];
-  if (process.env.BENCH_SKIP_CLIENT !== '1') {
+  const latency: LatencyLevel[] = [];
+  if (!skip('CLIENT')) {
     log('client-level benchmark');
     const clients = new BenchClients(db);
     try {
@@ -92,7 +193,7 @@ export async function main(): Promise<void> {
       traces = await traceBursts(clients, db.workspaces);
       for (const t of traces) log(`  ${t.path.padEnd(14)} ${t.burst}: ${t.sent}`);
       client = await runClientBench(
-        buildCases(clients, db.workspaces, CLIENT.concurrencies),
+        buildCases(clients, db.workspaces, CLIENT.concurrencies, clientInclude),
         CLIENT,
         postgres,
         log,
@@ -104,30 +205,81 @@ export async function main(): Promise<void> {
     } finally {
       await clients.close();
     }
+
+    if (!skip('LATENCY')) {
+      for (const rttMs of LATENCY.rttsMs) {
+        const proxy = await startDelayProxy(db.ownerUrl, rttMs);
+        try {
+          const calibration: CalibratedLatency = await calibrate(proxy, db.ownerUrl);
+          log(
+            `latency: ${rttMs} ms asked, SELECT 1 median ${calibration.proxied.medianMs.toFixed(2)} ms ` +
+              `through the proxy vs ${calibration.direct.medianMs.toFixed(2)} ms direct ` +
+              `(injected ${calibration.injectedMs.toFixed(2)} ms, one-way delay ${calibration.oneWayUs} µs)`,
+          );
+          const clients = new BenchClients(db, proxy.through, false);
+          try {
+            await clients.connect();
+            const proxyCpuBefore = proxy.cpuMs();
+            const startedAt = performance.now();
+            const results = await runClientBench(
+              buildCases(clients, db.workspaces, LATENCY.settings.concurrencies, LATENCY.include),
+              LATENCY.settings,
+              postgres,
+              log,
+            );
+            const proxyCpuAfter = proxy.cpuMs();
+            latency.push({
+              rttMs,
+              calibration,
+              proxyCpuShare:
+                proxyCpuBefore !== undefined && proxyCpuAfter !== undefined
+                  ? (proxyCpuAfter - proxyCpuBefore) / (performance.now() - startedAt)
+                  : undefined,
+              results,
+            });
+          } finally {
+            await clients.close();
+          }
+        } finally {
+          await proxy.stop();
+        }
+      }
+    }
   }
 
   let http: Awaited<ReturnType<typeof runHttpBench>> = [];
-  if (process.env.BENCH_SKIP_HTTP !== '1') {
+  if (!skip('HTTP')) {
     log('HTTP benchmark');
     http = await runHttpBench(db, HTTP, postgres, log);
   }
 
-  const file = await saveResults({
+  // Larger tenant counts last: the light workspaces would otherwise be in every other measurement.
+  for (const level of countLevels.filter((n) => n > 1)) {
+    const before = Date.now();
+    const added = await addLightWorkspaces(
+      db,
+      countTargets.length,
+      level - countTargets.length,
+      TENANT_COUNT.itemsEach,
+    );
+    countTargets.push(...added);
+    log(`added ${added.length} light workspaces in ${Date.now() - before} ms`);
+    await runCountLevel();
+  }
+
+  const results: BenchResults = {
     date: new Date().toISOString(),
+    startedAt: new Date(started).toISOString(),
+    durationSeconds: (Date.now() - started) / 1000,
     environment,
     settings: {
       seed: SEED,
-      client: {
-        concurrencies: CLIENT.concurrencies,
-        rounds: Object.fromEntries(CLIENT.concurrencies.map((c) => [c, CLIENT.rounds(c)])),
-        durationMs: Object.fromEntries(CLIENT.concurrencies.map((c) => [c, CLIENT.durationMs(c)])),
-        warmupMs: Object.fromEntries(
-          CLIENT.concurrencies.map((c) => [
-            c,
-            { first: CLIENT.warmupMs(c, 1), later: CLIENT.warmupMs(c, 2) },
-          ]),
-        ),
-        poolMax: 10,
+      client: { ...describeSettings(CLIENT), poolMax: 10 },
+      latency: { rttsMs: LATENCY.rttsMs, ...describeSettings(LATENCY.settings) },
+      tenantCount: {
+        levels: countLevels,
+        itemsEach: TENANT_COUNT.itemsEach,
+        ...describeSettings(TENANT_COUNT.settings),
       },
       http: HTTP,
       quick,
@@ -137,13 +289,20 @@ export async function main(): Promise<void> {
     traces,
     client,
     plans,
+    latency,
+    tenantCount,
     http,
-  });
+  };
+  const file = await saveResults(results);
   if (traces.length > 0) console.log(`\n## Statements sent\n\n${traceTable(traces)}`);
   if (client.length > 0) console.log(`\n## Client level\n\n${clientTables(client)}`);
   if (plans.length > 0) console.log(`\n## List query plans\n\n${planTable(plans)}`);
   if (http.length > 0) console.log(`\n## HTTP\n\n${httpTables(http)}`);
   console.log(`\nRaw results: ${file}`);
+  if (process.env.BENCH_NO_DOCUMENT !== '1') {
+    const written = await writeResultsDocument(results, file);
+    log(`wrote ${written.join(', ')}`);
+  }
   log('done');
   await postgres?.close();
   await db.stop();

@@ -53,12 +53,14 @@ export async function describeEnvironment(postgres: string): Promise<Environment
   };
 }
 
-const fmt = (n: number | undefined, digits = 0): string =>
+/** A number with thousands separators and `digits` decimals; `–` when missing. */
+export const fmt = (n: number | undefined, digits = 0): string =>
   n === undefined || Number.isNaN(n)
     ? '–'
     : n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 
-function find(
+/** The result of one case, if it ran. */
+export function find(
   results: ClientCaseResult[],
   group: Group,
   path: string,

@@ -51,7 +51,9 @@ export interface PrismaModuleOptions extends TenancyAuthOptions {
    */
   systemUrl?: string;
   /**
-   * Prisma log levels, sent to Nest's Logger (context `PrismaModule`).
+   * Prisma log levels, sent to Nest's Logger (context `PrismaModule`). Prisma's `error` events
+   * go to `debug`: Prisma emits one for every failed query, also for an expected 404 (P2025); the
+   * error is thrown to the caller, and PrismaExceptionFilter logs those that answer 5xx.
    * Default: `['query', 'error', 'warn']` when NODE_ENV is `development` (or unset), else `['error', 'warn']`.
    */
   log?: PrismaLogLevel[];
@@ -98,7 +100,12 @@ export interface PrismaModuleOptions extends TenancyAuthOptions {
    * Default: 0 (no cache).
    */
   membershipCacheTtlMs?: number;
-  /** Connection attempts at start-up before giving up. Default: 5. */
+  /**
+   * Connection attempts at start-up before giving up, one warning line per retry. A permanent
+   * failure (no such database or role, a wrong password, pg_hba.conf, an authentication method or
+   * TLS setting the client cannot meet) is not retried: DatabaseUnreachableError says what to fix
+   * at once. Default: 5.
+   */
   connectRetries?: number;
   /** Delay before the first retry, doubled each time (capped at 5 s), in ms. Default: 500. */
   connectRetryDelayMs?: number;

@@ -517,6 +517,15 @@ describe('isolation kit SQL names', () => {
     }
   });
 
+  it("takes the sql names of the app module's PrismaModule when the kit has none", async () => {
+    await expect(
+      TenantIsolationKit.open({
+        module: AppModule.forRoot({ sql: { tenantFunction: 'module_tenant_fn' } }),
+        tenantClient: () => ({}) as PrismaClient,
+      }),
+    ).rejects.toThrow('function public.module_tenant_fn() does not exist');
+  });
+
   it('signs sql.setting: a setting the database does not read is refused, naming the function', async () => {
     await expect(open({ setting: 'app.other_tenant' })).rejects.toThrow(
       new SettingNotAcceptedError(),

@@ -10,14 +10,8 @@ import {
 import type { TenantPrismaClient } from '../core/client/tenant-extension';
 import { buildTenantModelMap, type TenantModelMap } from '../core/client/tenant-models';
 import { InvalidPrismaModuleOptionsError } from '../core/errors/invalid-prisma-module-options.error';
-import {
-  resolveSqlNames,
-  type TenancySqlNames,
-  type TenancySqlNamesOptions,
-} from '../core/sql/tenancy-sql-names';
-import type { PrismaModuleOptions } from '../nest/interfaces/prisma-module-options.interface';
+import { resolveSqlNames, type TenancySqlNames } from '../core/sql/tenancy-sql-names';
 import { TENANT_PRISMA_CLIENT } from '../nest/prisma.constants';
-import { PRISMA_MODULE_OPTIONS } from '../nest/prisma.module-definition';
 import { resolvePrismaOptions, type ResolvedPrismaOptions } from '../nest/prisma-options';
 import { PrismaConnection } from '../nest/prisma.service';
 import type {
@@ -32,8 +26,6 @@ import { readPrismaModuleOptions } from './prisma-module-options.reader';
 
 /** The app's PrismaModule options, as the kit found them. */
 export interface AppPrismaSettings {
-  /** The options as registered (for `sql`, which the kit resolves itself). */
-  raw: PrismaModuleOptions;
   /** With PrismaModule's defaults applied (environment variables included). */
   resolved: ResolvedPrismaOptions;
   /** The schema the running app read from its client, when the kit got a running app. */
@@ -93,10 +85,8 @@ export function appPrismaSettings(app: INestApplicationContext | undefined): App
     );
   }
   let connection: PrismaConnection;
-  let raw: PrismaModuleOptions;
   try {
     connection = app.get(PrismaConnection, { strict: false });
-    raw = app.get<string, PrismaModuleOptions>(PRISMA_MODULE_OPTIONS, { strict: false });
   } catch (error) {
     throw new IsolationKitOptionsError(
       'The app given to the isolation kit (app: () => app) has no PrismaModule: pass the ' +
@@ -106,7 +96,6 @@ export function appPrismaSettings(app: INestApplicationContext | undefined): App
     );
   }
   return {
-    raw,
     resolved: connection.settings,
     source: connection.source,
     from: "the app's PrismaModule",
@@ -147,7 +136,6 @@ export function staticPrismaSettings(options: IsolationModelsOptions): AppPrisma
       : `the PrismaModule.forRoot() options of ${moduleName(options.module)}`;
   try {
     return {
-      raw,
       resolved: resolvePrismaOptions({ ...raw, client: options.client ?? raw.client }),
       source: undefined,
       from,
@@ -263,12 +251,10 @@ export function resolveKitConnection(
 ): KitConnection {
   const { resolved } = settings;
   let sql: TenancySqlNames;
-  const sqlOptions =
-    options.sql ?? (settings.raw as { sql?: TenancySqlNamesOptions } | undefined)?.sql;
   try {
-    sql = resolveSqlNames(sqlOptions);
+    sql = options.sql === undefined ? resolved.sql : resolveSqlNames(options.sql);
   } catch (error) {
-    return asKitError(error, options.sql !== undefined ? "the kit's sql option" : settings.from);
+    return asKitError(error, "the kit's sql option");
   }
   const settingSecret = options.settingSecret ?? resolved.settingSecret;
   if (!settingSecret) throw new MissingSettingSecretError(sql);

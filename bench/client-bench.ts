@@ -562,6 +562,16 @@ export async function traceBursts(
         ),
     ],
     [
+      'plain-scoped',
+      `${size} × findUnique({ id, workspaceId }), ${Math.min(size, workspaces.length)} workspaces`,
+      () =>
+        Promise.all(
+          Array.from({ length: size }, (_, i) => workspaces[i % workspaces.length]).map((w) =>
+            plain.approvalItem.findUnique({ where: { id: w.itemIds[0], workspaceId: w.id } }),
+          ),
+        ),
+    ],
+    [
       'layer1',
       `${size} × findUnique({ id }), one workspace`,
       () =>
@@ -602,6 +612,20 @@ export async function traceBursts(
             ),
           ),
         ),
+    ],
+    [
+      'rls-batch',
+      '1 × findUnique({ id }) (peer a)',
+      () =>
+        runInTenant(first.id, () =>
+          clients.rlsBatch.approvalItem.findUnique({ where: { id: ids[0] } }),
+        ),
+    ],
+    [
+      'itx',
+      '1 × findUnique({ id }) (peer b)',
+      () =>
+        runInTenant(first.id, () => clients.itx.approvalItem.findUnique({ where: { id: ids[0] } })),
     ],
     [
       'tenant',

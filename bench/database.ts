@@ -49,15 +49,39 @@ export interface BenchDatabase {
   stop(): Promise<void>;
 }
 
-/** Seeds `count` more full workspaces (members, items) after the existing ones. */
-export async function seedMoreWorkspaces(
-  db: BenchDatabase,
-  settings: SeedSettings,
-  count: number,
-): Promise<void> {
-  const added = await seed(db.ownerUrl, settings, db.workspaces.length, count);
-  db.workspaces.push(...added);
-  db.items += count * settings.itemsPerWorkspace;
+/**
+ * Deletes every workspace but the first, with its rows in every table that has a `workspace_id`
+ * column and the users left without a membership: the tenant-count benchmark's one-workspace
+ * database, made at the end of the run. Superuser only (triggers and foreign-key checks are
+ * skipped for speed; nothing is left pointing at a deleted row that the benchmark reads).
+ */
+export async function keepOnlyFirstWorkspace(db: BenchDatabase): Promise<void> {
+  const [first] = db.workspaces;
+  const client = new pg.Client({ connectionString: db.ownerUrl });
+  await client.connect();
+  try {
+    await client.query('BEGIN');
+    await client.query(`SET LOCAL session_replication_role = replica`);
+    const { rows: tables } = await client.query<{ table: string }>(
+      `SELECT format('%I.%I', table_schema, table_name) AS table
+         FROM information_schema.columns
+        WHERE column_name = 'workspace_id' AND table_schema = current_schema()
+          AND table_name IN (SELECT table_name FROM information_schema.tables
+                              WHERE table_type = 'BASE TABLE' AND table_schema = current_schema())`,
+    );
+    for (const { table } of tables) {
+      await client.query(`DELETE FROM ${table} WHERE workspace_id <> $1`, [first.id]);
+    }
+    await client.query(`DELETE FROM workspaces WHERE id <> $1`, [first.id]);
+    await client.query(
+      `DELETE FROM users u WHERE NOT EXISTS (SELECT 1 FROM workspace_members m WHERE m.user_id = u.id)`,
+    );
+    await client.query('COMMIT');
+    await client.query('ANALYZE');
+  } finally {
+    await client.end();
+  }
+  db.workspaces.splice(1);
 }
 
 /** A light workspace added in bulk for the tenant-count benchmark: its id and one item's id. */
@@ -117,11 +141,6 @@ export interface SeedSettings {
   membersPerWorkspace: number;
   /** Items per workspace set aside for the update benchmark. */
   updateItemsPerWorkspace: number;
-  /**
-   * Workspaces prepareBenchDatabase seeds (the rest with seedMoreWorkspaces, after the one-workspace
-   * measurements). Default: `workspaces`.
-   */
-  initialWorkspaces?: number;
 }
 
 /**
@@ -308,10 +327,11 @@ export async function prepareBenchDatabase(
   }
 
   const started = Date.now();
-  const first = settings.initialWorkspaces ?? settings.workspaces;
-  const workspaces = await seed(ownerUrl, settings, 0, first);
-  const items = first * settings.itemsPerWorkspace;
-  log(`seeded ${first} workspaces, ${items} approval items in ${Date.now() - started} ms`);
+  const workspaces = await seed(ownerUrl, settings, 0, settings.workspaces);
+  const items = settings.workspaces * settings.itemsPerWorkspace;
+  log(
+    `seeded ${settings.workspaces} workspaces, ${items} approval items in ${Date.now() - started} ms`,
+  );
   return {
     database: settings.database,
     ownerUrl,

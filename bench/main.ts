@@ -1,15 +1,16 @@
 /**
  * The benchmark (`npm run bench`, entry bench/run.ts): the tenancy library's cost, measured.
  *
- * 1. Drops, recreates, migrates and seeds a dedicated database (bench/database.ts), one workspace
- *    first (tenant count 1), then the other nine.
+ * 1. Drops, recreates, migrates and seeds a dedicated database (bench/database.ts), then runs every
+ *    client path once, unmeasured (warm-up).
  * 2. Client level on loopback: node-postgres, plain Prisma, the tenant client and the two peer
  *    mechanisms (bench/peer-mechanisms.ts), callers in one workspace and spread over ten, plus
  *    profile cases that split the tenant path's cost (bench/client-bench.ts).
  * 3. The same client-level cases with a round-trip time injected between the clients and
  *    PostgreSQL (a delaying proxy, bench/network-latency.ts), measured with `SELECT 1`.
  * 4. HTTP: `GET /approval-items/:id` through the demo app variants and a plain-Prisma Nest app.
- * 5. Tenant count: the PK lookup with 1, 100 and 10,000 workspaces (bench/tenant-count.ts).
+ * 5. Tenant count: the PK lookup with 1, 100 and 10,000 workspaces (bench/tenant-count.ts), last,
+ *    as it changes the database (all but the first workspace deleted, then light ones added).
  * 6. Saves the raw results in bench/results/ (git-ignored) and writes bench/RESULTS.md and
  *    bench/latency-chart.svg from them (bench/results-document.ts, bench/chart.ts).
  *
@@ -33,8 +34,8 @@ import {
 import { PostgresCpuProbe } from './cpu';
 import {
   addLightWorkspaces,
+  keepOnlyFirstWorkspace,
   prepareBenchDatabase,
-  seedMoreWorkspaces,
   type SeedSettings,
 } from './database';
 import { runHttpBench, type HttpBenchSettings } from './http-bench';
@@ -49,6 +50,7 @@ import {
   traceTable,
 } from './report';
 import { writeResultsDocument, type BenchResults, type LatencyLevel } from './results-document';
+import { measureVerificationCost, type VerificationCost } from './security-cost';
 import { runTenantCountLevel, type Target, type TenantCountLevel } from './tenant-count';
 
 const quick = process.env.BENCH_QUICK === '1';
@@ -57,7 +59,6 @@ const skip = (part: string) => process.env[`BENCH_SKIP_${part}`] === '1';
 const SEED: SeedSettings = {
   database: process.env.BENCH_DATABASE?.trim() || 'tenancy_bench',
   workspaces: 10,
-  initialWorkspaces: 1,
   itemsPerWorkspace: 1000,
   membersPerWorkspace: 5,
   updateItemsPerWorkspace: 100,
@@ -66,10 +67,13 @@ const SEED: SeedSettings = {
 const CLIENT: ClientBenchSettings = {
   concurrencies: [10, 1],
   rounds: (c) => (quick ? 1 : c > 1 ? 3 : 2),
-  durationMs: (c) => (quick ? 400 : c > 1 ? 800 : 500),
+  durationMs: (c) => (quick ? 400 : c > 1 ? 700 : 500),
   // The first window of a case also warms its pool and the JIT; later ones only refill the pipeline.
-  warmupMs: (c, round) => (quick ? 150 : round === 1 ? (c > 1 ? 500 : 200) : c > 1 ? 200 : 100),
+  warmupMs: (c, round) => (quick ? 150 : round === 1 ? (c > 1 ? 300 : 200) : c > 1 ? 200 : 100),
 };
+
+/** Unmeasured run of each path at the start, ms. */
+const WARMUP_MS = quick ? 150 : 200;
 
 /** 1 caller: the main paths only (the profiles and peers at 10 callers). */
 const clientInclude = (c: ClientCase) =>
@@ -81,8 +85,8 @@ const LATENCY = {
   settings: {
     concurrencies: [10],
     rounds: () => (quick ? 1 : 2),
-    durationMs: () => (quick ? 400 : 800),
-    warmupMs: (_c: number, round: number) => (quick ? 200 : round === 1 ? 400 : 200),
+    durationMs: () => (quick ? 400 : 700),
+    warmupMs: (_c: number, round: number) => (quick ? 200 : round === 1 ? 300 : 200),
   } satisfies ClientBenchSettings,
   /** Every client-level case at 10 callers but node-postgres and the profiles. */
   include: (c: ClientCase) => c.concurrency > 1 && c.main && c.path !== 'pg',
@@ -139,46 +143,24 @@ export async function main(): Promise<void> {
   const postgres = await PostgresCpuProbe.open(db.ownerUrl, db.database);
   if (!postgres) log('note: the PostgreSQL processes are not visible here; no server CPU figures');
 
-  // Tenant count 1 first, while the database holds one workspace.
-  const tenantCount: TenantCountLevel[] = [];
-  const countTargets: Target[] = db.workspaces.map((w) => ({ id: w.id, itemId: w.itemIds[0] }));
-  const runCountLevel = async (warmUp = false) => {
-    const clients = new BenchClients(db, undefined, false);
+  // The process's first seconds run Prisma's engine and the JIT cold (CPU per lookup 3-5× the
+  // settled figure for the first ~5 s, measured): every path runs once, unmeasured, before any
+  // measurement.
+  {
+    const clients = new BenchClients(db);
     try {
       await clients.connect();
-      if (warmUp) {
-        // The first measurement of the process: warm Prisma, the pools and the JIT first.
-        await runTenantCountLevel(
-          clients,
-          db.workspaces[0],
-          countTargets,
-          { ...TENANT_COUNT.settings, rounds: () => 1, durationMs: () => 0 },
-          undefined,
-          () => undefined,
-        );
-      }
-      tenantCount.push(
-        await runTenantCountLevel(
-          clients,
-          db.workspaces[0],
-          countTargets,
-          TENANT_COUNT.settings,
-          postgres,
-          log,
-        ),
+      await runClientBench(
+        buildCases(clients, db.workspaces, [10], (c) => c.main),
+        { concurrencies: [10], rounds: () => 1, durationMs: () => 0, warmupMs: () => WARMUP_MS },
+        undefined,
+        () => undefined,
       );
+      log('warmed up every path');
     } finally {
       await clients.close();
     }
-  };
-  const countLevels = skip('TENANT_COUNT') || !db.ownerIsSuperuser ? [] : TENANT_COUNT.levels;
-  if (countLevels.includes(1)) await runCountLevel(true);
-
-  await seedMoreWorkspaces(db, SEED, SEED.workspaces - db.workspaces.length);
-  countTargets.push(
-    ...db.workspaces.slice(countTargets.length).map((w) => ({ id: w.id, itemId: w.itemIds[0] })),
-  );
-  log(`seeded up to ${db.workspaces.length} workspaces`);
+  }
 
   let client: ClientCaseResult[] = [];
   let traces: BurstTrace[] = [];
@@ -247,24 +229,60 @@ export async function main(): Promise<void> {
     }
   }
 
+  let security: VerificationCost | undefined;
+  try {
+    security = await measureVerificationCost(db);
+    log(
+      `verified setting: ${security.verifiedUs.toFixed(1)} µs per call vs ${security.unverifiedUs.toFixed(1)} µs ` +
+        `unverified (PostgreSQL, ${security.calls} calls in one statement)`,
+    );
+  } catch (error) {
+    log(
+      `verified setting: not measured (${error instanceof Error ? error.message : String(error)})`,
+    );
+  }
+
   let http: Awaited<ReturnType<typeof runHttpBench>> = [];
   if (!skip('HTTP')) {
     log('HTTP benchmark');
     http = await runHttpBench(db, HTTP, postgres, log);
   }
 
-  // Larger tenant counts last: the light workspaces would otherwise be in every other measurement.
-  for (const level of countLevels.filter((n) => n > 1)) {
-    const before = Date.now();
-    const added = await addLightWorkspaces(
-      db,
-      countTargets.length,
-      level - countTargets.length,
-      TENANT_COUNT.itemsEach,
-    );
-    countTargets.push(...added);
-    log(`added ${added.length} light workspaces in ${Date.now() - before} ms`);
-    await runCountLevel();
+  // Tenant count last (it changes the database): one workspace, then 100 and 10,000, back to back.
+  const tenantCount: TenantCountLevel[] = [];
+  const countLevels = skip('TENANT_COUNT') || !db.ownerIsSuperuser ? [] : TENANT_COUNT.levels;
+  if (countLevels.length > 0) {
+    await keepOnlyFirstWorkspace(db);
+    const targets: Target[] = [{ id: db.workspaces[0].id, itemId: db.workspaces[0].itemIds[0] }];
+    const clients = new BenchClients(db, undefined, false);
+    try {
+      await clients.connect();
+      for (const level of countLevels) {
+        if (level > targets.length) {
+          const before = Date.now();
+          const added = await addLightWorkspaces(
+            db,
+            targets.length,
+            level - targets.length,
+            TENANT_COUNT.itemsEach,
+          );
+          targets.push(...added);
+          log(`added ${added.length} light workspaces in ${Date.now() - before} ms`);
+        }
+        tenantCount.push(
+          await runTenantCountLevel(
+            clients,
+            db.workspaces[0],
+            targets,
+            TENANT_COUNT.settings,
+            postgres,
+            log,
+          ),
+        );
+      }
+    } finally {
+      await clients.close();
+    }
   }
 
   const results: BenchResults = {
@@ -291,6 +309,7 @@ export async function main(): Promise<void> {
     plans,
     latency,
     tenantCount,
+    security,
     http,
   };
   const file = await saveResults(results);

@@ -26,6 +26,8 @@ export interface LineChart {
   xLabels: string[];
   xTitle: string;
   yTitle: string;
+  /** Panels per row (default 2). */
+  columns?: number;
   panels: Panel[];
 }
 
@@ -46,7 +48,7 @@ const thousands = (n: number) => n.toLocaleString('en-US', { maximumFractionDigi
 export function renderLineChart(chart: LineChart): string {
   const panelWidth = 330;
   const panelHeight = 250;
-  const columns = Math.min(2, chart.panels.length);
+  const columns = Math.min(chart.columns ?? 2, chart.panels.length);
   const rows = Math.ceil(chart.panels.length / columns);
   const margin = { top: 70, left: 20, bottom: 64 };
   const inner = { left: 62, right: 30, top: 28, bottom: 58 };
@@ -123,7 +125,7 @@ export function renderLineChart(chart: LineChart): string {
   });
   // One legend for all panels (the series are the same in each).
   const legend = chart.panels[0]?.series ?? [];
-  const perRow = 2;
+  const perRow = Math.max(2, Math.min(legend.length, columns));
   const slot = (width - 40) / perRow;
   legend.forEach((series, i) => {
     const lx = 30 + (i % perRow) * slot;

@@ -162,13 +162,13 @@ function summary(r: BenchResults): string {
   }
   const last = r.latency.at(-1);
   for (const level of r.latency.filter((l) => l === last || l.rttMs >= 2)) {
-    for (const group of GROUPS) {
-      const get = (p: string) => find(level.results, group, p, 10);
+    for (const [c, group] of [10, 1].flatMap((n) => GROUPS.map((g) => [n, g] as const))) {
+      const get = (p: string) => find(level.results, group, p, c);
       const plain = get('plain');
       const ours = get('tenant');
       if (!plain || !ours) continue;
       rows.push([
-        `Latency ${latencyLabel(level)} RTT (measured +${fmt(level.calibration.injectedMs, 2)} ms): ${GROUP_LABEL[group]} ≥ ${LATENCY_TARGET}× plain, 10 callers`,
+        `Latency ${latencyLabel(level)} RTT (measured +${fmt(level.calibration.injectedMs, 2)} ms): ${GROUP_LABEL[group]} ≥ ${LATENCY_TARGET}× plain, ${c} caller${c > 1 ? 's' : ''}`,
         `${ratioCell(ours, plain)}; peers (a) ${x(ops(get('rls-batch'), plain))}, (b) ${x(ops(get('itx'), plain))}`,
         cpu([ours, plain], 'clientCpuUsPerOp'),
         cpu([ours, plain], 'serverCpuUsPerOp'),
@@ -278,13 +278,13 @@ function peerTable(r: BenchResults): string {
       results: l.results,
     })),
   ];
-  for (const group of GROUPS) {
+  for (const [c, group] of [10, 1].flatMap((n) => GROUPS.map((g) => [n, g] as const))) {
     for (const level of levels) {
-      const rs = PATHS.map((p) => find(level.results, group, p.path, 10));
+      const rs = PATHS.map((p) => find(level.results, group, p.path, c));
       const plain = rs[0];
       if (!plain) continue;
       rows.push([
-        GROUP_LABEL[group],
+        `${GROUP_LABEL[group]}, ${c} caller${c > 1 ? 's' : ''}`,
         level.label,
         fmt(plain.opsPerSecond),
         ...rs.slice(1).map((c) => (c ? `${x(ops(c, plain))} (${fmt(c.opsPerSecond)})` : '–')),
@@ -295,7 +295,7 @@ function peerTable(r: BenchResults): string {
   }
   return table(
     [
-      'operation (10 callers)',
+      'operation',
       'injected RTT',
       'plain Prisma ops/s',
       'ours / plain',
@@ -431,22 +431,25 @@ export function latencyChart(r: BenchResults): string {
     })),
   ];
   return renderLineChart({
-    title: 'Throughput against injected round-trip time (10 callers)',
+    title: 'Throughput against injected round-trip time',
     subtitle: `${r.date.slice(0, 16).replace('T', ' ')} UTC, ${r.environment.cpus} CPUs${r.settings.quick ? ', BENCH_QUICK (short windows)' : ''}; x: asked RTT (measured extra SELECT 1 round trip)`,
     xLabels: levels.map((l) => l.label),
     xTitle: 'injected round-trip time',
     yTitle: 'operations per second',
-    panels: GROUPS.map((group) => ({
-      title: GROUP_LABEL[group],
-      series: PATHS.map(
-        (p): Series => ({
-          name: p.name,
-          color: p.color,
-          dashed: 'dashed' in p ? p.dashed : false,
-          values: levels.map((l) => find(l.results, group, p.path, 10)?.opsPerSecond),
-        }),
-      ),
-    })),
+    columns: GROUPS.length,
+    panels: [10, 1].flatMap((c) =>
+      GROUPS.map((group) => ({
+        title: `${GROUP_LABEL[group]}, ${c} caller${c > 1 ? 's' : ''}`,
+        series: PATHS.map(
+          (p): Series => ({
+            name: p.name,
+            color: p.color,
+            dashed: 'dashed' in p ? p.dashed : false,
+            values: levels.map((l) => find(l.results, group, p.path, c)?.opsPerSecond),
+          }),
+        ),
+      })),
+    ),
   });
 }
 

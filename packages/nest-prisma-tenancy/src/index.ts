@@ -72,6 +72,7 @@ export {
 } from './core/sql/tenancy-sql-names';
 export { readDatabaseSqlNames, type SqlNameMismatch } from './core/sql/tenancy-sql-names.check';
 export { TenantBusyError } from './core/errors/tenant-busy.error';
+export { TenantMembershipDeniedError } from './core/errors/tenant-membership-denied.error';
 export { ConnectionStateError } from './core/errors/connection-state.error';
 export { MissingTenantContextError } from './core/errors/missing-tenant-context.error';
 export { MissingUserContextError } from './core/errors/missing-user-context.error';

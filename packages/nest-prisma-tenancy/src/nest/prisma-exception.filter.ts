@@ -7,6 +7,7 @@ import { CrossTenantWriteError } from '../core/errors/cross-tenant-write.error';
 import { MissingTenantContextError } from '../core/errors/missing-tenant-context.error';
 import { MissingUserContextError } from '../core/errors/missing-user-context.error';
 import { TenancyError } from '../core/errors/tenancy.error';
+import { isTenantMembershipDenied } from '../core/errors/tenant-membership-denied.error';
 
 interface ErrorBody {
   statusCode: number;
@@ -391,6 +392,8 @@ export class PrismaExceptionFilter extends BaseExceptionFilter {
     if (exception instanceof CrossTenantWriteError) {
       return respond(400, 'Writes may only target the current tenant');
     }
+    if (isTenantMembershipDenied(exception))
+      return respond(403, 'You are not a member of this tenant');
     // Errors without a usable code: node-postgres's plain errors, Prisma's unknown request
     // errors and known ones whose code says nothing more (P2010 raw query failed, ...).
     const transient = fromMessage(exception);

@@ -127,8 +127,7 @@ export class PrismaConnection implements OnModuleInit, OnApplicationShutdown {
           // (P2025 not found, P2002 unique); the same error is thrown to the caller, and
           // PrismaExceptionFilter logs the ones that answer 5xx at error level.
           this.logger.debug(event.message);
-        }
-        else if (level === 'warn') this.logger.warn(event.message);
+        } else if (level === 'warn') this.logger.warn(event.message);
         else this.logger.log(event.message);
       });
     }

@@ -1,8 +1,13 @@
 import { UnsupportedPrismaVersionError } from '../errors/unsupported-prisma-version.error';
-import { runWithTenantOrNone } from '../context/tenant-context';
+import {
+  runWithTenantOrNone,
+  tenantContext,
+  type PendingMembershipCheck,
+} from '../context/tenant-context';
 
 const TENANT = Symbol('batch-tenant');
 const USER = Symbol('batch-user');
+const MEMBERSHIP = Symbol('batch-membership');
 const GUARDED = Symbol('tenant-batch-guard');
 
 type Request = Record<PropertyKey, unknown>;
@@ -63,17 +68,21 @@ export function guardBatchesByTenant(
     const userId = currentUser();
     request[TENANT] = tenantId;
     request[USER] = userId;
+    request[MEMBERSHIP] = tenantContext.getPendingMembershipCheck();
     return `${tenantId ?? '-'}|${userId ?? '-'}|${key}`;
   };
-  const dispatch = <T>(request: Request | undefined, fn: () => T): T =>
+  // Every request of a batch has the same tenant and user, so any pending membership check of
+  // theirs (see PendingMembershipCheck) may ride on the batch's query.
+  const dispatch = <T>(requests: readonly (Request | undefined)[], fn: () => T): T =>
     runWithTenantOrNone(
-      request?.[TENANT] as string | undefined,
+      requests[0]?.[TENANT] as string | undefined,
       fn,
-      request?.[USER] as string | undefined,
+      requests[0]?.[USER] as string | undefined,
+      requests.map((r) => r?.[MEMBERSHIP] as PendingMembershipCheck | undefined).find(Boolean),
     );
   // A batchable request that ends up alone in its batch is dispatched through singleLoader too.
   options.singleLoader = (request) =>
-    TENANT in request ? dispatch(request, () => singleLoader(request)) : singleLoader(request);
-  options.batchLoader = (requests) => dispatch(requests[0], () => batchLoader(requests));
+    TENANT in request ? dispatch([request], () => singleLoader(request)) : singleLoader(request);
+  options.batchLoader = (requests) => dispatch(requests, () => batchLoader(requests));
   options[GUARDED] = true;
 }

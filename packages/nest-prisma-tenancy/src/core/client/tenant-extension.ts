@@ -123,7 +123,11 @@ export function createTenantAdapter(
   const pool = resolvePoolOptions(poolOptions);
   return new TenantAdapterFactory(
     new TenantAwarePool(poolConfigFor(url, pool), {
-      claims: () => ({ tenantId: tenantContext.getTenantId(), userId: tenantContext.getUserId() }),
+      claims: () => ({
+        tenantId: tenantContext.getTenantId(),
+        userId: tenantContext.getUserId(),
+        membership: tenantContext.getPendingMembershipCheck(),
+      }),
       signer: new TenantSettingSigner(secret),
       schema: schemaOf(url),
       statementTimeoutMillis: pool.queryTimeoutMillis,

@@ -10,6 +10,25 @@ export interface TenantStore extends ClsStore {
   tenantId?: string;
   /** The authenticated user id (the token's `sub`), when there is one. */
   userId?: string;
+  /** The membership check the request still owes (see PendingMembershipCheck). */
+  membershipCheck?: PendingMembershipCheck;
+}
+
+/**
+ * A membership check that `@TenantScoped()` left to the request's first query: the tenant pool
+ * pipelines `sql` (which fails unless the user is a member of the tenant) between the tenant
+ * setting and that query, in the same round trip and transaction, so nothing runs for a
+ * non-member and a member pays no extra round trip. Applies only to work that runs as exactly
+ * `tenantId` and `userId`; `verified` is set once a query carried it successfully.
+ */
+export interface PendingMembershipCheck {
+  readonly tenantId: string;
+  readonly userId: string;
+  /** One statement, no parameters, that raises division_by_zero unless the user is a member. */
+  readonly sql: string;
+  verified: boolean;
+  /** Called once when a query proved the membership. */
+  readonly onVerified?: () => void;
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -40,6 +59,20 @@ export const tenantContext = {
     const tenantId = tenantContext.getTenantId();
     if (tenantId === undefined) throw new MissingTenantContextError(target);
     return tenantId;
+  },
+
+  /**
+   * The membership check the current context still owes, when it applies to the current tenant
+   * and user (see PendingMembershipCheck).
+   */
+  getPendingMembershipCheck(): PendingMembershipCheck | undefined {
+    const cls = ClsServiceManager.getClsService<TenantStore>();
+    if (!cls.isActive()) return undefined;
+    const check = cls.get('membershipCheck');
+    if (!check || check.verified) return undefined;
+    return check.tenantId === cls.get('tenantId') && check.userId === cls.get('userId')
+      ? check
+      : undefined;
   },
 
   /** The authenticated user id of the current context, if any. */
@@ -122,9 +155,11 @@ export function runWithTenantOrNone<T>(
   tenantId: string | undefined,
   fn: () => T,
   userId?: string,
+  membershipCheck?: PendingMembershipCheck,
 ): T {
   const store: TenantStore = {};
   if (tenantId !== undefined) store.tenantId = tenantId;
   if (userId !== undefined) store.userId = userId;
+  if (membershipCheck !== undefined) store.membershipCheck = membershipCheck;
   return ClsServiceManager.getClsService<TenantStore>().runWith(store, fn);
 }

@@ -1,8 +1,9 @@
 import pg from 'pg';
 import { ConnectionStateError } from '../errors/connection-state.error';
 import { DEFAULT_SQL_NAMES, type TenancySqlNames } from '../sql/tenancy-sql-names';
-import { isUuid } from '../context/tenant-context';
-import { TenantBoundQuery } from './tenant-bound-query';
+import { isUuid, type PendingMembershipCheck } from '../context/tenant-context';
+import { TenantMembershipDeniedError } from '../errors/tenant-membership-denied.error';
+import { TenantBoundQuery, type PipelinedStatement } from './tenant-bound-query';
 import { TenantLimiter, type ReleasePermit } from './tenant-limiter';
 import type { TenantSettingSigner } from './tenant-setting.signer';
 
@@ -10,6 +11,27 @@ import type { TenantSettingSigner } from './tenant-setting.signer';
 export interface TenantClaims {
   tenantId?: string;
   userId?: string;
+  /** A membership check owed by the current request, sent with its next statement. */
+  membership?: PendingMembershipCheck;
+}
+
+/** The pipelined statement of a pending membership check: its failure means "not a member". */
+function membershipStatement(check: PendingMembershipCheck): PipelinedStatement {
+  return {
+    text: check.sql,
+    values: [],
+    mapError: (error) =>
+      error instanceof pg.DatabaseError && error.code === '22012'
+        ? new TenantMembershipDeniedError(check.tenantId, check.userId)
+        : error,
+  };
+}
+
+/** Marks a pending membership check proved (once). */
+function settle(check: PendingMembershipCheck | undefined): void {
+  if (!check || check.verified) return;
+  check.verified = true;
+  check.onVerified?.();
 }
 
 /** What the tenant-aware pool needs besides node-postgres' own settings. */
@@ -52,6 +74,8 @@ interface ConnectionState {
   setting: string;
   /** True between our BEGIN and the transaction's first statement, which carries the setting. */
   pending: boolean;
+  /** The request's pending membership check, sent with the transaction's first statement. */
+  membership?: PendingMembershipCheck;
 }
 
 type TenantClient = pg.PoolClient & { [STATE]?: ConnectionState };
@@ -108,11 +132,16 @@ class TenantAwareClient extends pg.Client {
       const callback = args.find(
         (a): a is (e: Error | null, r?: pg.QueryResult) => void => typeof a === 'function',
       );
+      const membership = state.membership;
+      const prefixes: PipelinedStatement[] = [{ text: this.claimText, values: [state.setting] }];
+      if (membership) prefixes.push(membershipStatement(membership));
       const result = new Promise<pg.QueryResult>((resolve, reject) => {
         void forward(
-          new TenantBoundQuery(config, values, this.claimText, [state.setting], (error, res) =>
-            error ? reject(error) : resolve(res as pg.QueryResult),
-          ),
+          new TenantBoundQuery(config, values, prefixes, (error, res) => {
+            if (error) return reject(error);
+            settle(membership);
+            resolve(res as pg.QueryResult);
+          }),
         );
       });
       if (callback) {
@@ -210,12 +239,21 @@ export class TenantAwarePool extends pg.Pool {
   }
 
   /** The signed setting for the current context (a cleared one without tenant and user). */
-  private currentSetting(): { tenantId: string | undefined; setting: string } {
-    const { tenantId, userId } = this.settings.claims();
+  private currentSetting(): {
+    tenantId: string | undefined;
+    setting: string;
+    membership: PendingMembershipCheck | undefined;
+  } {
+    const { tenantId, userId, membership } = this.settings.claims();
     const tenant = tenantId !== undefined && isUuid(tenantId) ? tenantId : undefined;
     const user = userId !== undefined && isUuid(userId) ? userId : undefined;
     return {
       tenantId: tenant,
+      // Only for exactly the tenant and user the setting is signed for.
+      membership:
+        membership && membership.tenantId === tenant && membership.userId === user
+          ? membership
+          : undefined,
       setting:
         tenant === undefined && user === undefined ? '' : this.settings.signer.sign(tenant, user),
     };
@@ -232,8 +270,17 @@ export class TenantAwarePool extends pg.Pool {
     }
     const config: pg.QueryConfig =
       typeof args[0] === 'string' ? { text: args[0] } : (args[0] as pg.QueryConfig);
-    const { tenantId, setting } = this.currentSetting();
-    return this.runPipelined(tenantId, setting, config, args[1] as unknown[] | undefined);
+    const { tenantId, setting, membership } = this.currentSetting();
+    const prefixes: PipelinedStatement[] = [
+      { text: this.pinsText, values: [setting, ...this.pinnedValues] },
+    ];
+    if (membership) prefixes.push(membershipStatement(membership));
+    return this.runPipelined(tenantId, prefixes, config, args[1] as unknown[] | undefined).then(
+      (result) => {
+        settle(membership);
+        return result;
+      },
+    );
   }
 
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -250,9 +297,9 @@ export class TenantAwarePool extends pg.Pool {
         callback(err, client as TenantClient, done);
       });
     }
-    const { tenantId, setting } = this.currentSetting();
+    const { tenantId, setting, membership } = this.currentSetting();
     return this.checkout(tenantId).then(({ client, done }) => {
-      client[STATE] = { setting, pending: false };
+      client[STATE] = { setting, pending: false, membership };
       const release = client.release.bind(client);
       client.release = (error?: Error | boolean) => {
         delete client[STATE];
@@ -280,7 +327,7 @@ export class TenantAwarePool extends pg.Pool {
 
   private async runPipelined(
     tenantId: string | undefined,
-    setting: string,
+    prefixes: readonly PipelinedStatement[],
     config: pg.QueryConfig,
     values: unknown[] | undefined,
   ): Promise<pg.QueryResult> {
@@ -295,12 +342,8 @@ export class TenantAwarePool extends pg.Pool {
     try {
       const result = await new Promise<pg.QueryResult>((resolve, reject) => {
         void client.query(
-          new TenantBoundQuery(
-            config,
-            values ?? config.values,
-            this.pinsText,
-            [setting, ...this.pinnedValues],
-            (error, res) => (error ? reject(error) : resolve(res as pg.QueryResult)),
+          new TenantBoundQuery(config, values ?? config.values, prefixes, (error, res) =>
+            error ? reject(error) : resolve(res as pg.QueryResult),
           ),
         );
       });
@@ -316,6 +359,7 @@ export class TenantAwarePool extends pg.Pool {
       // A clean result was checked for leftover state in the try block above.
       client.release(
         failure !== undefined &&
+          !(failure instanceof TenantMembershipDeniedError) &&
           (breaksConnection(failure) || failure instanceof ConnectionStateError)
           ? (failure as Error)
           : undefined,

@@ -98,7 +98,11 @@ export class RowLevelSecurityVerifier {
       ((await pool.query(text, values)) as pg.QueryResult<T & pg.QueryResultRow>).rows;
     const mismatches = await findSqlNameMismatches(rows, sql);
     if (mismatches.length > 0) {
-      return { problems: mismatches.map((m) => describeSqlNameMismatch(m)), warnings: [], mismatches };
+      return {
+        problems: mismatches.map((m) => describeSqlNameMismatch(m)),
+        warnings: [],
+        mismatches,
+      };
     }
     const catalog = await inspectCatalog(rows, schema, tables, sql);
     const problems = [...catalog.problems];

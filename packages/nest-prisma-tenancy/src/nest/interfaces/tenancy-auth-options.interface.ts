@@ -64,6 +64,20 @@ export interface MembershipModelOptions {
   tenantField?: string;
   /** Its field holding the user id. Default: `'userId'`. */
   userField?: string;
+  /**
+   * When the membership lookup runs:
+   * - `'first-query'`: inside the round trip of the request's first database statement, pipelined
+   *   between the tenant setting and that statement in one transaction, so a non-member's
+   *   statement (a write included) never runs and a member pays no extra round trip. A handler
+   *   that ends (or fails) without any database statement gets the lookup before its response
+   *   is sent, so a non-member still gets 403 and no data; but side effects outside the database
+   *   that such a handler causes before its first statement are not prevented.
+   * - `'guard'`: as its own statement before the handler runs (one more round trip per request),
+   *   for handlers with side effects outside the database.
+   *
+   * Default: `'first-query'`.
+   */
+  checkAt?: 'first-query' | 'guard';
 }
 
 /** What a membership callback gets; it runs inside the workspace's context. */

@@ -1,4 +1,4 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { ForbiddenException, Inject, Injectable } from '@nestjs/common';
 import type { QueryResult } from 'pg';
 import type { PrismaModuleOptions } from '../interfaces/prisma-module-options.interface';
 import type {
@@ -10,16 +10,24 @@ import { PRISMA_MODULE_OPTIONS } from '../prisma.module-definition';
 import { InvalidPrismaModuleOptionsError, resolvePrismaOptions } from '../prisma-options';
 import { PrismaConnection } from '../prisma.service';
 import type { DataModelModel } from '../../core/client/prisma-client-schema';
+import type { PendingMembershipCheck } from '../../core/context/tenant-context';
+import { isTenantMembershipDenied } from '../../core/errors/tenant-membership-denied.error';
+import { qualifiedFunction, type TenancySqlNames } from '../../core/sql/tenancy-sql-names';
 import { runInTenant, type TenantPrismaClient } from '../../core/client/tenant-extension';
 
 const CACHE_LIMIT = 10_000;
 
-/** The membership lookup of `table` as SQL, or why it cannot be built (an options error). */
-function membershipQuery(
-  table: Required<MembershipModelOptions>,
+/** The 403 of a caller who is not (or no longer) a member of the request's tenant. */
+export const notAMember = (): ForbiddenException =>
+  new ForbiddenException('You are not a member of this tenant');
+
+/** The membership lookups of `table` as SQL, or why they cannot be built (an options error). */
+function membershipQueries(
+  table: Required<Omit<MembershipModelOptions, 'checkAt'>>,
   models: readonly DataModelModel[],
   schema: string,
-): string {
+  sql: TenancySqlNames,
+): { lookup: string; pipelined: string } {
   const { model: name, tenantField, userField } = table;
   const model = models.find((m) => m.name === name);
   if (!model) {
@@ -45,7 +53,17 @@ function membershipQuery(
   const tenant = column(tenantField, 'tenantField');
   const user = column(userField, 'userField');
   // Schema-qualified: unqualified names could resolve to a temporary table of the same name.
-  return `SELECT 1 FROM "${schema}"."${model.dbName ?? model.name}" WHERE ${tenant} = $1 AND ${user} = $2 LIMIT 1`;
+  const from = `"${schema}"."${model.dbName ?? model.name}"`;
+  const fn = (name: 'tenantFunction' | 'userFunction') => `${qualifiedFunction(sql, name)}()`;
+  return {
+    lookup: `SELECT 1 FROM ${from} WHERE ${tenant} = $1 AND ${user} = $2 LIMIT 1`,
+    // Against the verified claims of the signed setting sent just before it. Division by zero
+    // (not a constant, so never folded at planning) is the distinct failure the pool maps to
+    // TenantMembershipDeniedError.
+    pipelined:
+      `SELECT 1 / (SELECT pg_catalog.count(*)::int FROM (SELECT 1 FROM ${from} WHERE ` +
+      `${tenant} = ${fn('tenantFunction')} AND ${user} = ${fn('userFunction')} LIMIT 1) AS membership)`,
+  };
 }
 
 /**
@@ -61,6 +79,8 @@ function membershipQuery(
 @Injectable()
 export class MembershipVerifier {
   private readonly sql: string | undefined;
+  /** The lookup pipelined with the request's first statement (`checkAt: 'first-query'`). */
+  private readonly pipelinedSql: string | undefined;
   private readonly callback: MembershipCallback | undefined;
   private readonly ttl: number;
   private readonly cache = new Map<string, number>();
@@ -80,7 +100,7 @@ export class MembershipVerifier {
           : settings.verifyMembership;
     if (typeof check === 'function') this.callback = check;
     else if (check !== false) {
-      this.sql = membershipQuery(
+      const queries = membershipQueries(
         {
           model: check.model ?? 'WorkspaceMember',
           tenantField: check.tenantField ?? settings.tenantField,
@@ -88,8 +108,53 @@ export class MembershipVerifier {
         },
         connection.source.models,
         connection.tenantPool.settings.schema,
+        settings.sql,
       );
+      this.sql = queries.lookup;
+      if ((check.checkAt ?? 'first-query') === 'first-query') this.pipelinedSql = queries.pipelined;
     }
+  }
+
+  /**
+   * Starts the membership check of a `@TenantScoped()` request: with `checkAt: 'first-query'`
+   * (model-based checks only, on a cache miss) it returns the check for the request's first
+   * statement to carry (see PendingMembershipCheck); otherwise it checks now and returns nothing.
+   *
+   * @throws ForbiddenException when the check ran now and the user is not a member.
+   */
+  async begin(tenantId: string, userId: string): Promise<PendingMembershipCheck | undefined> {
+    const key = `${tenantId}:${userId}`;
+    if (this.pipelinedSql && !(this.ttl > 0 && (this.cache.get(key) ?? 0) > Date.now())) {
+      return {
+        tenantId,
+        userId,
+        sql: this.pipelinedSql,
+        verified: false,
+        onVerified: this.ttl > 0 ? () => this.remember(key) : undefined,
+      };
+    }
+    if (!(await this.isMember(tenantId, userId))) throw notAMember();
+    return undefined;
+  }
+
+  /**
+   * Completes a check that no statement carried (a handler that ran none): looks it up now.
+   *
+   * @throws ForbiddenException when the user is not a member.
+   */
+  async complete(check: PendingMembershipCheck | undefined): Promise<void> {
+    if (!check || check.verified) return;
+    let member: boolean;
+    try {
+      member = await this.isMember(check.tenantId, check.userId);
+    } catch (error) {
+      // The pending check rides on the lookup itself and may refuse it first.
+      if (isTenantMembershipDenied(error)) throw notAMember();
+      throw error;
+    }
+    if (!member) throw notAMember();
+    check.verified = true;
+    check.onVerified?.();
   }
 
   /** True when `userId` may act in `tenantId` now (or per the configured cache). */

@@ -101,7 +101,18 @@ async function setup(
     providers: [
       TenantGuard,
       TokenVerifier,
-      { provide: PRISMA_MODULE_OPTIONS, useValue: { jwt: { secret: SECRET }, ...options } },
+      {
+        provide: PRISMA_MODULE_OPTIONS,
+        // The guard-time membership check; the first-query one needs PostgreSQL and is proven in
+        // test/api/membership-check.e2e-spec.ts.
+        useValue: {
+          jwt: { secret: SECRET },
+          ...(options.membership === undefined && options.verifyMembership === undefined
+            ? { membership: { checkAt: 'guard' } }
+            : {}),
+          ...options,
+        },
+      },
       { provide: TENANT_PRISMA_CLIENT, useValue: { workspaceMember: { findFirst } } },
       MembershipVerifier,
       {

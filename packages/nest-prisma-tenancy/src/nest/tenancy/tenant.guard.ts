@@ -127,12 +127,21 @@ export class TenantGuard implements CanActivate, OnModuleInit {
     if (requirement === 'tenant') {
       if (identity.tenantId === undefined) throw new ForbiddenException(identity.noTenant);
       const tenantId = identity.tenantId.toLowerCase();
-      if (!(await this.membership.isMember(tenantId, userId))) {
-        throw new ForbiddenException('You are not a member of this tenant');
-      }
+      cls.set('membershipCheck', await this.membership.begin(tenantId, userId));
       cls.set('tenantId', tenantId);
     }
     request[AUTHORIZED] = true;
+  }
+
+  /**
+   * Completes a membership check the request's statements did not carry (a handler that ran
+   * none), before its response or error goes out. No-op outside a request context.
+   *
+   * @throws ForbiddenException when the caller is not a member.
+   */
+  async completeMembership(): Promise<void> {
+    const cls = ClsServiceManager.getClsService<TenantStore>();
+    if (cls.isActive()) await this.membership.complete(cls.get('membershipCheck'));
   }
 
   /** `auth.resolve: 'token'`: the verified bearer token's user and tenant claims. */

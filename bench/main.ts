@@ -69,7 +69,7 @@ const CLIENT: ClientBenchSettings = {
   rounds: (c) => (quick ? 1 : c > 1 ? 3 : 2),
   durationMs: (c) => (quick ? 400 : c > 1 ? 650 : 500),
   // The first window of a case also warms its pool and the JIT; later ones only refill the pipeline.
-  warmupMs: (c, round) => (quick ? 150 : round === 1 ? (c > 1 ? 300 : 200) : c > 1 ? 200 : 100),
+  warmupMs: (c, round) => (quick ? 150 : round === 1 ? (c > 1 ? 250 : 200) : c > 1 ? 200 : 100),
 };
 
 /** Unmeasured run of each path at the start, ms. */
@@ -102,14 +102,14 @@ const TENANT_COUNT = {
   settings: {
     concurrencies: [10, 1],
     rounds: () => (quick ? 1 : 2),
-    durationMs: () => (quick ? 400 : 800),
+    durationMs: () => (quick ? 400 : 600),
     warmupMs: (_c: number, round: number) => (quick ? 150 : round === 1 ? 300 : 150),
   } satisfies ClientBenchSettings,
 };
 
 const HTTP: HttpBenchSettings = {
   connections: [10, 50],
-  windowSeconds: quick ? 2 : 4,
+  windowSeconds: quick ? 2 : 3.5,
   windows: quick ? 1 : 2,
   warmupSeconds: 1,
   ids: 200,

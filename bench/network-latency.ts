@@ -107,38 +107,14 @@ export interface CalibratedLatency {
   targetRttMs: number;
   /** The proxy's one-way delay after calibration, µs. */
   oneWayUs: number;
-  /** `SELECT 1` without the proxy, and through it. */
+  /** `SELECT 1` without the proxy, and through it (the last measurement). */
   direct: MeasuredRtt;
   proxied: MeasuredRtt;
-  /** Median round trip added by the proxy (proxied − direct), ms. */
+  /**
+   * Round trip added by the proxy, ms: the median of paired differences (each proxied `SELECT 1`
+   * minus the direct one timed just before it), so that load from elsewhere hits both alike.
+   */
   injectedMs: number;
-}
-
-/**
- * Sets the proxy's delay so that the median `SELECT 1` round trip through it exceeds the direct
- * one by about `proxy.rttMs` (the proxy's own hop and its wake-up latency count as injected
- * latency too): up to three corrections, each by the measured error.
- */
-export async function calibrate(proxy: DelayProxy, url: string): Promise<CalibratedLatency> {
-  const nominalUs = proxy.oneWayUs;
-  let direct = await measureRtt(url, 150);
-  let proxied = await measureRtt(proxy.through(url), 150);
-  for (let step = 0; step < 3; step++) {
-    const error = proxied.medianMs - direct.medianMs - proxy.rttMs;
-    if (Math.abs(error) <= Math.max(0.05, proxy.rttMs * 0.05)) break;
-    // Damped, and never below a quarter of the nominal delay: on a busy machine one measurement
-    // can overshoot by more than the whole delay.
-    proxy.setOneWayUs(Math.max(nominalUs / 4, proxy.oneWayUs - (error / 2) * 1000 * 0.7));
-    direct = await measureRtt(url, 150);
-    proxied = await measureRtt(proxy.through(url), 150);
-  }
-  return {
-    targetRttMs: proxy.rttMs,
-    oneWayUs: proxy.oneWayUs,
-    direct,
-    proxied,
-    injectedMs: proxied.medianMs - direct.medianMs,
-  };
 }
 
 /** Median and 90th percentile of sequential `SELECT 1` round trips, ms. */
@@ -146,6 +122,70 @@ export interface MeasuredRtt {
   medianMs: number;
   p90Ms: number;
   samples: number;
+}
+
+function describe(times: number[]): MeasuredRtt {
+  const sorted = [...times].sort((a, b) => a - b);
+  return {
+    medianMs: median(sorted),
+    p90Ms: sorted[Math.floor(sorted.length * 0.9)],
+    samples: sorted.length,
+  };
+}
+
+/**
+ * Times `samples` pairs of sequential `SELECT 1`: one direct, then one through the proxy (after 20
+ * unmeasured pairs).
+ */
+async function measurePairs(
+  url: string,
+  proxy: DelayProxy,
+  samples: number,
+): Promise<{ direct: MeasuredRtt; proxied: MeasuredRtt; injectedMs: number }> {
+  const direct = new pg.Client({ connectionString: url });
+  const proxied = new pg.Client({ connectionString: proxy.through(url) });
+  await Promise.all([direct.connect(), proxied.connect()]);
+  try {
+    const d: number[] = [];
+    const p: number[] = [];
+    for (let i = 0; i < samples + 20; i++) {
+      const t0 = performance.now();
+      await direct.query('SELECT 1');
+      const t1 = performance.now();
+      await proxied.query('SELECT 1');
+      const t2 = performance.now();
+      if (i >= 20) {
+        d.push(t1 - t0);
+        p.push(t2 - t1);
+      }
+    }
+    return {
+      direct: describe(d),
+      proxied: describe(p),
+      injectedMs: median(p.map((v, i) => v - d[i])),
+    };
+  } finally {
+    await Promise.all([direct.end(), proxied.end()]);
+  }
+}
+
+/**
+ * Sets the proxy's delay so that a `SELECT 1` round trip through it takes about `proxy.rttMs` more
+ * than a direct one (the proxy's own hop and wake-up latency count as injected latency too): up
+ * to three damped corrections, the delay kept between half and 1.2 times the nominal one, because
+ * on a busy machine a single measurement can be off by more than the whole delay.
+ */
+export async function calibrate(proxy: DelayProxy, url: string): Promise<CalibratedLatency> {
+  const nominalUs = proxy.oneWayUs;
+  let measured = await measurePairs(url, proxy, 150);
+  for (let step = 0; step < 3; step++) {
+    const error = measured.injectedMs - proxy.rttMs;
+    if (Math.abs(error) <= Math.max(0.05, proxy.rttMs * 0.05)) break;
+    const next = proxy.oneWayUs - (error / 2) * 1000 * 0.7;
+    proxy.setOneWayUs(Math.min(nominalUs * 1.2, Math.max(nominalUs / 2, next)));
+    measured = await measurePairs(url, proxy, 150);
+  }
+  return { targetRttMs: proxy.rttMs, oneWayUs: proxy.oneWayUs, ...measured };
 }
 
 /** Times `samples` sequential `SELECT 1` on one connection (after 20 unmeasured). */
@@ -159,12 +199,7 @@ export async function measureRtt(url: string, samples = 200): Promise<MeasuredRt
       await client.query('SELECT 1');
       if (i >= 20) times.push(performance.now() - start);
     }
-    times.sort((a, b) => a - b);
-    return {
-      medianMs: median(times),
-      p90Ms: times[Math.floor(times.length * 0.9)],
-      samples,
-    };
+    return describe(times);
   } finally {
     await client.end();
   }

@@ -371,7 +371,7 @@ function latencyTable(r: BenchResults): string {
       'proxy one-way delay set (µs)',
       'SELECT 1 direct, median ms',
       'through the proxy, median / p90 ms',
-      'injected (median difference) ms',
+      'injected (median of paired differences) ms',
       'proxy CPU (share of one core)',
     ],
     r.latency.map((l) => [

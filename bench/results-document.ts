@@ -197,11 +197,16 @@ function summary(r: BenchResults): string {
         ops(find(l.results, 'pk', path, c), find(l.results, 'pk', plainPath, c)),
       );
       const raw = spreadFromFirst(ourOps);
+      const totalCpu = r.tenantCount.map((l) => {
+        const result = find(l.results, 'pk', path, c);
+        return result ? result.clientCpuUsPerOp + (result.serverCpuUsPerOp ?? 0) : NaN;
+      });
       const normalized = spreadFromFirst(ratios.map((v) => v ?? NaN));
       rows.push([
         `Flat in tenant count (${levels} workspaces): ${path === 'tenant' ? 'PK lookup, 10 callers, one workspace' : 'PK lookup, 1 caller, next workspace each call'}, within ±${FLAT_TOLERANCE * 100} % (judged on ours / plain Prisma at each count: plain Prisma reads the same ids in the same minute, so the machine's drift cancels)`,
         `ours / plain ${ratios.map((v) => x(v)).join(' / ')}: largest deviation from 1 workspace ${fmt((normalized ?? NaN) * 100, 1)} %; ` +
-          `raw ${ourOps.map((v) => fmt(v)).join(' / ')} ops/s (deviation ${fmt((raw ?? NaN) * 100, 1)} %)`,
+          `raw ${ourOps.map((v) => fmt(v)).join(' / ')} ops/s (deviation ${fmt((raw ?? NaN) * 100, 1)} %); ` +
+          `app + PostgreSQL CPU per lookup ${totalCpu.map((v) => fmt(v)).join(' / ')} µs (deviation ${fmt((spreadFromFirst(totalCpu) ?? NaN) * 100, 1)} %)`,
         r.tenantCount.map((l) => fmt(find(l.results, 'pk', path, c)?.clientCpuUsPerOp)).join(' / '),
         r.tenantCount.map((l) => fmt(find(l.results, 'pk', path, c)?.serverCpuUsPerOp)).join(' / '),
         normalized === undefined || !Number.isFinite(normalized)

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 /**
  * Writes bench/RESULTS.md and bench/latency-chart.svg from one run's results: the summary of the
  * targets (issue 10) with a verdict each, the peers side by side, injected latency, tenant count,
@@ -489,6 +491,8 @@ the machine was busy (it moves much less than ops/s). "Ours" is the tenant clien
 the workspace in the query, and the signed setting for Row-Level Security sent in the same round
 trip); "plain" is Prisma with no tenancy at all, as the owner.`);
   parts.push(`## Summary: the targets of issue 10\n\n${summary(r)}`);
+  // The analysis of the missed targets is written by hand, beside the generator.
+  parts.push(readFileSync(join(__dirname, 'missed-targets.md'), 'utf8').trim());
   parts.push(`## Peers in the same run
 
 Same database, role, policies and signed setting; only the way the setting travels differs

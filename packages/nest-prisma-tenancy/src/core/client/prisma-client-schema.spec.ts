@@ -1,6 +1,10 @@
 import { PrismaPg } from '@prisma/adapter-pg';
 import { Prisma, PrismaClient } from '@prisma/client';
 import { InvalidPrismaModuleOptionsError } from '../errors/invalid-prisma-module-options.error';
+import {
+  isSupportedPrismaVersion,
+  UnsupportedPrismaVersionError,
+} from '../errors/unsupported-prisma-version.error';
 import { schemaSourceOf } from './prisma-client-schema';
 import { createTenantPrismaClient } from './tenant-extension';
 import { buildTenantModelMap } from './tenant-models';
@@ -52,14 +56,26 @@ describe('schemaSourceOf', () => {
       { $extends() {}, _clientVersion: '6.19.3', _engineConfig: { compilerWasm: undefined } },
       /add `engineType = "client"` to its generator block in schema\.prisma and run `prisma generate`/,
     ],
-    [
-      'a Prisma 5 client',
-      { $extends() {}, _clientVersion: '5.22.0' },
-      /^The Prisma Client is version 5\.22\.0; this library needs Prisma 6\.19 or later\.$/,
-    ],
   ])('refuses %s with InvalidPrismaModuleOptionsError', (_, value, message) => {
     expect(() => schemaSourceOf(value)).toThrow(InvalidPrismaModuleOptionsError);
     expect(() => schemaSourceOf(value)).toThrow(message);
+  });
+
+  it.each(['5.22.0', '6.18.0', '8.0.0', '8.0.0-dev.12'])(
+    'refuses a Prisma %s client with UnsupportedPrismaVersionError, naming the supported range',
+    (version) => {
+      const value = { $extends() {}, _clientVersion: version, _engineConfig: { compilerWasm: {} } };
+      expect(() => schemaSourceOf(value)).toThrow(UnsupportedPrismaVersionError);
+      expect(() => schemaSourceOf(value)).toThrow(
+        `This Prisma Client is not supported by nest-prisma-tenancy (it is version ${version}). ` +
+          'Install @prisma/client and prisma ^6.19.0 || ^7.0.0 (6.19.x or 7.x, the versions this ' +
+          'library is tested with) and run `prisma generate`.',
+      );
+    },
+  );
+
+  it.each(['6.19.3', '6.20.0', '7.0.0', '7.10.0'])('accepts a Prisma %s client', (version) => {
+    expect(isSupportedPrismaVersion(version)).toBe(true);
   });
 });
 

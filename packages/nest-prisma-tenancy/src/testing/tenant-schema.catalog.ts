@@ -1,4 +1,4 @@
-import { Prisma } from '@prisma/client';
+import { defaultSchemaSource } from '../core/client/prisma-client-schema';
 import { buildTenantModelMap } from '../core/client/tenant-models';
 
 /** Runs one SQL statement and returns its rows. */
@@ -152,7 +152,9 @@ export async function loadTenantSchemaCatalog(
     tenantField: options.tenantField,
     rootModel: options.tenantRootModel,
   });
-  const dmmf = new Map(Prisma.dmmf.datamodel.models.map((m) => [m.name, m]));
+  // The same models buildTenantModelMap read: the client's runtime data model (both Prisma majors and
+  // generators; `Prisma.dmmf` is absent with the `prisma-client` generator).
+  const dmmf = new Map(defaultSchemaSource().models.map((m) => [m.name, m]));
   const tableOfModel = (name: string): string => {
     const model = dmmf.get(name);
     if (!model) throw new Error(`Model "${name}" is not in the Prisma schema.`);

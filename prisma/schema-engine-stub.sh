@@ -3,8 +3,8 @@
 #
 # Prisma 7's CLI checks, before `prisma generate`, `validate` and `format`, that its native schema
 # engine is on disk, and downloads it from binaries.prisma.sh when it is not, although those commands
-# never run it. Naming this file lets them run offline. Anything that really needs the engine
-# (migrate, db push/pull) lands here instead and stops with this explanation.
+# never run it. Naming this file lets them run offline. prisma.config.ts stops `migrate` and `db`
+# commands before they get here; anything else that runs the engine lands here and stops.
 cat >&2 <<'MESSAGE'
 Prisma 7's schema engine is not installed here: prisma/schema-engine-stub.sh stands in for it so that
 `prisma generate` works offline. Run migrations through the npm scripts (npm run db:migrate, db:deploy,

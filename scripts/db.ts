@@ -1,13 +1,15 @@
 /**
  * The `npm run db:*` commands: validate the environment, resolve the database (the one in
  * DATABASE_URL / DIRECT_URL, or the embedded PostgreSQL when they are unset) and run the Prisma CLI
- * against it.
+ * against it: Prisma 7 for `generate` and `studio`, Prisma 6.19's CLI and WebAssembly schema engine
+ * for the rest (see `prismaCommand` in src/database/database-bootstrap.ts).
  *
  *   tsx scripts/db.ts <command> [extra Prisma arguments]
  *
  * The embedded PostgreSQL keeps running only while the command runs, unless it was already running.
  */
-import { delimiter, resolve } from 'node:path';
+import { existsSync, readdirSync } from 'node:fs';
+import { delimiter, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import pg from 'pg';
 import { loadDotEnv, readEnvironment } from '../src/config/environment';
@@ -21,6 +23,7 @@ import {
 import { DatabaseUnreachableError } from 'nest-prisma-tenancy';
 import { EmbeddedPostgresError } from '../src/database/embedded-postgres';
 import { MigrationFailedError } from '../src/database/migration-failed.error';
+import { PRISMA6_SCHEMA } from '../src/database/prisma6-schema';
 import { PROJECT_ROOT } from '../src/database/project-root';
 
 interface DbCommand {
@@ -39,18 +42,99 @@ interface DbCommand {
   destructive?: boolean;
   /** Explains Prisma's exit code in one line, when it has a meaning of its own. */
   report?(code: number): string | undefined;
+  /**
+   * Reads the outcome when Prisma's exit code alone is misleading: returns the code to exit with and
+   * what to print. `migrationsBefore` lists prisma/migrations before the run.
+   */
+  settle?(outcome: {
+    code: number;
+    extra: string[];
+    migrationsBefore: ReadonlySet<string>;
+  }): { code: number; message: string } | undefined;
+  /** Needs no database (the Prisma 7 CLI, offline). */
+  offline?: boolean;
+  /**
+   * Regenerates the client afterwards with the Prisma 7 CLI: the 6.19 CLI that migrates reads a copy
+   * of the schema without generators (src/database/prisma6-schema.ts), so it generates nothing.
+   */
+  regenerates?: boolean;
 }
 
 const FORCE_FLAGS = new Set(['--force', '-f']);
 /** Exit code of a process stopped by Ctrl+C (128 + SIGINT). */
 const INTERRUPTED = 130;
 
+const MIGRATIONS_DIR = resolve(PROJECT_ROOT, 'prisma/migrations');
+
+/** The migration folders in prisma/migrations that hold a migration.sql. */
+function listMigrations(): Set<string> {
+  if (!existsSync(MIGRATIONS_DIR)) return new Set();
+  return new Set(
+    readdirSync(MIGRATIONS_DIR, { withFileTypes: true })
+      .filter(
+        (entry) =>
+          entry.isDirectory() && existsSync(join(MIGRATIONS_DIR, entry.name, 'migration.sql')),
+      )
+      .map((entry) => entry.name),
+  );
+}
+
+/**
+ * `migrate dev`'s outcomes that its exit code hides:
+ * - `--create-only`: the 6.19 WebAssembly engine writes the migration, then exits 1 with "null pointer
+ *   passed to rust" (a defect of that engine build). A new migration.sql means it worked.
+ * - 130 without a terminal: Prisma wants to reset the database (it differs from the migrations,
+ *   e.g. after `db:push`) and cannot ask. It says so above, but 130 reads as Ctrl+C.
+ */
+function settleMigrateDev({
+  code,
+  extra,
+  migrationsBefore,
+}: {
+  code: number;
+  extra: string[];
+  migrationsBefore: ReadonlySet<string>;
+}): { code: number; message: string } | undefined {
+  if (extra.includes('--create-only') && code !== 0 && code !== INTERRUPTED) {
+    const created = [...listMigrations()].filter((name) => !migrationsBefore.has(name));
+    if (created.length === 1) {
+      return {
+        code: 0,
+        message:
+          `Created prisma/migrations/${created[0]}/migration.sql (not applied). Review it, then apply ` +
+          `it with: npm run db:migrate\n(The "null pointer passed to rust" error above is Prisma ` +
+          `6.19's WebAssembly schema engine failing after it wrote the file; the file is complete.)`,
+      };
+    }
+  }
+  if (code === INTERRUPTED && !process.stdin.isTTY) {
+    return {
+      code: 1,
+      message:
+        'db:migrate: Prisma needs to reset the database (it no longer matches the migrations, e.g. ' +
+        'after npm run db:push) and there is no terminal to ask on, so nothing was changed. Either ' +
+        'run it in a terminal and answer its prompt, or reset explicitly, which DROPS ALL DATA, ' +
+        're-applies the migrations and seeds: npm run db:reset -- --force, then npm run db:migrate ' +
+        '-- --name <change> to turn the pushed changes into a migration.',
+    };
+  }
+  return undefined;
+}
+
 const COMMANDS: Record<string, DbCommand> = {
+  generate: {
+    summary: 'generate the Prisma Client (prisma generate; also run by npm ci)',
+    prismaArgs: (extra) => ['generate', ...extra],
+    migrateFirst: false,
+    offline: true,
+  },
   migrate: {
     summary: 'create a migration from schema changes and apply it (prisma migrate dev)',
     prismaArgs: (extra) => ['migrate', 'dev', ...extra],
     migrateFirst: false,
     refreshesRoles: true,
+    regenerates: true,
+    settle: settleMigrateDev,
   },
   deploy: {
     summary: 'apply pending migrations (prisma migrate deploy)',
@@ -73,6 +157,7 @@ const COMMANDS: Record<string, DbCommand> = {
     prismaArgs: (extra) => ['db', 'push', ...extra],
     migrateFirst: false,
     refreshesRoles: true,
+    regenerates: true,
   },
   reset: {
     summary: 'drop all data, re-apply every migration and seed (prisma migrate reset)',
@@ -85,6 +170,7 @@ const COMMANDS: Record<string, DbCommand> = {
     migrateFirst: false,
     refreshesRoles: true,
     destructive: true,
+    regenerates: true,
   },
   seed: {
     summary: 'insert the demo data and print bearer tokens (prisma/seed.ts)',
@@ -99,7 +185,8 @@ const COMMANDS: Record<string, DbCommand> = {
       '--from-migrations',
       'prisma/migrations',
       '--to-schema-datamodel',
-      'prisma/schema.prisma',
+      // prisma/schema.prisma as the Prisma 6.19 CLI reads it (see src/database/prisma6-schema.ts).
+      PRISMA6_SCHEMA,
       '--exit-code',
     ],
     migrateFirst: false,
@@ -168,8 +255,19 @@ async function runtimeRolesExist(directUrl: string): Promise<boolean> {
   }
 }
 
+/** Runs `prisma generate` with the Prisma 7 CLI (no database). */
+async function generate(extra: string[] = []): Promise<number> {
+  const { code } = await runPrisma(
+    ['generate', ...extra],
+    { databaseUrl: '', directUrl: '' },
+    'inherit',
+  );
+  return code;
+}
+
 async function run(name: string, command: DbCommand, extra: string[]): Promise<number> {
   loadDotEnv(PROJECT_ROOT);
+  if (command.offline) return generate(extra);
   const env = readEnvironment(process.env, { secrets: false });
   // `prisma db seed` and the seed step of `migrate reset` run `tsx` by name.
   process.env.PATH = `${resolve(PROJECT_ROOT, 'node_modules/.bin')}${delimiter}${process.env.PATH ?? ''}`;
@@ -185,6 +283,7 @@ async function run(name: string, command: DbCommand, extra: string[]): Promise<n
     // Studio runs until Ctrl+C, which reaches Prisma too; stay alive to stop the embedded server.
     const ignoreInterrupt = () => undefined;
     process.on('SIGINT', ignoreInterrupt);
+    const migrationsBefore = listMigrations();
     let code: number;
     try {
       ({ code } = await runPrisma(command.prismaArgs(extra), database, 'inherit'));
@@ -192,11 +291,16 @@ async function run(name: string, command: DbCommand, extra: string[]): Promise<n
       process.off('SIGINT', ignoreInterrupt);
     }
 
-    const explanation = command.report?.(code);
+    const settled = command.settle?.({ code, extra, migrationsBefore });
+    const explanation = settled?.message ?? command.report?.(code);
+    if (settled) code = settled.code;
     if (explanation && code === 0) console.log(explanation);
     else if (explanation) console.error(explanation);
     else if (code !== 0 && code !== INTERRUPTED) {
       console.error(`db:${name}: Prisma exited with code ${code}.`);
+    }
+    if (code === 0 && command.regenerates && !extra.includes('--create-only')) {
+      code = await generate();
     }
     if (
       code === 0 &&

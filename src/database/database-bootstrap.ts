@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { resolve } from 'node:path';
 import pg from 'pg';
 import type { Environment } from '../config/environment';
 import {
@@ -107,14 +108,35 @@ export function answers(url: string): Promise<boolean> {
   );
 }
 
-/** Runs the Prisma CLI (offline: WebAssembly schema engine) with the given database URLs. */
+/** Prisma 7 CLI commands that need no schema engine (prisma.config.ts). */
+const PRISMA7_COMMANDS = new Set(['generate', 'studio', 'validate', 'format']);
+
+/**
+ * The CLI that runs `args`, by path (both packages install a `prisma` bin): Prisma 7 for the
+ * commands that need no schema engine; Prisma 6.19 (`prisma6`, an npm alias of prisma@6.19.3) with
+ * prisma6.config.ts for everything that migrates or connects through the schema engine, which it
+ * runs as WebAssembly (Prisma 7's is a native binary, downloaded on first use: unreachable offline).
+ */
+export function prismaCommand(args: readonly string[]): string[] {
+  if (PRISMA7_COMMANDS.has(args[0] ?? '')) {
+    return [require.resolve('prisma/build/index.js'), ...args];
+  }
+  return [
+    require.resolve('prisma6/build/index.js'),
+    ...args,
+    '--config',
+    resolve(PROJECT_ROOT, 'prisma6.config.ts'),
+  ];
+}
+
+/** Runs the Prisma CLI (offline: see `prismaCommand`) with the given database URLs. */
 export function runPrisma(
   args: string[],
   urls: { databaseUrl: string; directUrl: string },
   stdio: 'pipe' | 'inherit' = 'pipe',
 ): Promise<{ code: number; output: string }> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [require.resolve('prisma/build/index.js'), ...args], {
+    const child = spawn(process.execPath, prismaCommand(args), {
       cwd: PROJECT_ROOT,
       env: {
         ...process.env,

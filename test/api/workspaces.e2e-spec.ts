@@ -44,6 +44,10 @@ async function workspaceView(workspaceId: string): Promise<unknown> {
 
 beforeAll(async () => {
   app = await createTestApp();
+  // One listener for the whole file: on a server that is not listening, supertest starts and, when
+  // its request ends, closes a listener per request, which resets the other requests of a
+  // concurrent batch (ECONNRESET).
+  await app.listen(0, '127.0.0.1');
   admin = adminPrisma();
   A = await createTenant(app, 'Workspace A');
   B = await createTenant(app, 'Workspace B');

@@ -2,6 +2,7 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import { applyMigrations, runPrisma, withDatabase } from '../../src/database/database-bootstrap';
+import { PRISMA6_SCHEMA } from '../../src/database/prisma6-schema';
 import { MigrationFailedError } from '../../src/database/migration-failed.error';
 import { PROJECT_ROOT } from '../../src/database/project-root';
 
@@ -104,7 +105,7 @@ describe('migrations', () => {
             '--from-migrations',
             'prisma/migrations',
             '--to-schema-datamodel',
-            'prisma/schema.prisma',
+            PRISMA6_SCHEMA,
             '--exit-code',
           ],
           { databaseUrl: url, directUrl: url },

@@ -6,6 +6,7 @@ import { Prisma, PrismaClient } from '@prisma/client';
 import { ClsModule } from 'nestjs-cls';
 import { randomUUID } from 'node:crypto';
 import { MissingTenantContextError } from '../core/errors/missing-tenant-context.error';
+import { UnsupportedPrismaVersionError } from '../core/errors/unsupported-prisma-version.error';
 import type { PrismaModuleOptions } from './interfaces/prisma-module-options.interface';
 import { InjectTenantPrisma, InjectUnscopedPrisma } from './prisma.decorators';
 import { TENANT_PRISMA_CLIENT } from './prisma.constants';
@@ -194,6 +195,27 @@ describe('a wrong client option fails compiling with InvalidPrismaModuleOptionsE
       /^The Prisma Client was generated without driver adapter support \(no query compiler\): add `engineType = "client"` to its generator block/,
     );
   });
+
+  it.each(['5.22.0', '8.0.0'])(
+    'a Prisma %s client: UnsupportedPrismaVersionError at start-up',
+    async (version) => {
+      class OtherMajorClient {
+        _clientVersion = version;
+        _engineConfig = { inlineSchema: '', compilerWasm: {} };
+        $extends() {}
+      }
+      const failure: unknown = await compile({
+        ...options(),
+        client: OtherMajorClient as unknown as PrismaModuleOptions['client'],
+      }).catch((error: unknown) => error);
+      expect(failure).toBeInstanceOf(UnsupportedPrismaVersionError);
+      expect((failure as Error).message).toBe(
+        `This Prisma Client is not supported by nest-prisma-tenancy (it is version ${version}). ` +
+          'Install @prisma/client and prisma ^6.19.0 || ^7.0.0 (6.19.x or 7.x, the versions this ' +
+          'library is tested with) and run `prisma generate`.',
+      );
+    },
+  );
 
   it('a client class that refuses the driver adapter', async () => {
     class NoAdapterClient {

@@ -2,8 +2,9 @@
  * The driver adapter the Prisma CLI uses (through the app's `prisma.config.ts`) to run the WebAssembly schema
  * engine over DIRECT_URL. Never used by the application at run time.
  *
- * `@prisma/adapter-pg` 6.19.3 works for queries but has four defects on the migrate path; this
- * factory wraps it and fixes each one:
+ * Used with Prisma 6.19's CLI and its WebAssembly schema engine, over `@prisma/adapter-pg` 6.19 or 7.x
+ * (the demo migrates with 7.10's). The adapter works for queries but has four defects on the
+ * migrate path; this factory wraps it and fixes each one:
  * 1. Introspection reads catalog columns of PostgreSQL's internal types `"char"` (OID 18) and `name`
  *    (OID 19), which the adapter cannot describe ("Column type 'char' could not be deserialized",
  *    prisma/prisma#27403). They are text on the wire, so the CLI's connection reports them as `text`.

@@ -1,6 +1,10 @@
 import { PrismaPg } from '@prisma/adapter-pg';
 import { Prisma, PrismaClient } from '@prisma/client';
 import { InvalidPrismaModuleOptionsError } from '../errors/invalid-prisma-module-options.error';
+import {
+  isSupportedPrismaVersion,
+  UnsupportedPrismaVersionError,
+} from '../errors/unsupported-prisma-version.error';
 import { schemaSourceOf } from './prisma-client-schema';
 import { createTenantPrismaClient } from './tenant-extension';
 import { buildTenantModelMap } from './tenant-models';
@@ -36,13 +40,29 @@ describe('schemaSourceOf', () => {
     );
   });
 
-  it('falls back to Prisma.dmmf of the passed namespace when the client has no runtime models', () => {
-    const bare = Object.assign(client(), { _runtimeDataModel: undefined });
+  // CI also runs this spec on a `prisma-client` generator client, whose Prisma namespace has no
+  // dmmf: there, a client without runtime models is refused by name.
+  const namespace = Prisma as { dmmf?: unknown };
+  if (namespace.dmmf !== undefined) {
+    it('falls back to Prisma.dmmf of the passed namespace when the client has no runtime models', () => {
+      const bare = Object.assign(client(), { _runtimeDataModel: undefined });
 
-    const source = schemaSourceOf(bare, Prisma);
+      const source = schemaSourceOf(bare, Prisma);
 
-    expect(source.models.map((m) => m.name)).toContain('ApprovalItem');
-  });
+      expect(source.models.map((m) => m.name)).toContain('ApprovalItem');
+    });
+  } else {
+    it('refuses a client without runtime models when the namespace has no Prisma.dmmf (prisma-client generator)', () => {
+      const bare = Object.assign(client(), { _runtimeDataModel: undefined });
+
+      expect(() => schemaSourceOf(bare, Prisma)).toThrow(
+        new InvalidPrismaModuleOptionsError(
+          'The Prisma Client describes no models (no _runtimeDataModel, and no Prisma.dmmf passed): run ' +
+            '`prisma generate` for a schema with models, and pass that client.',
+        ),
+      );
+    });
+  }
 
   it.each<[string, unknown, RegExp]>([
     ['null', null, /^The client is not a Prisma Client instance \(got null\)/],
@@ -52,14 +72,26 @@ describe('schemaSourceOf', () => {
       { $extends() {}, _clientVersion: '6.19.3', _engineConfig: { compilerWasm: undefined } },
       /add `engineType = "client"` to its generator block in schema\.prisma and run `prisma generate`/,
     ],
-    [
-      'a Prisma 5 client',
-      { $extends() {}, _clientVersion: '5.22.0' },
-      /^The Prisma Client is version 5\.22\.0; this library needs Prisma 6\.19 or later\.$/,
-    ],
   ])('refuses %s with InvalidPrismaModuleOptionsError', (_, value, message) => {
     expect(() => schemaSourceOf(value)).toThrow(InvalidPrismaModuleOptionsError);
     expect(() => schemaSourceOf(value)).toThrow(message);
+  });
+
+  it.each(['5.22.0', '6.18.0', '8.0.0', '8.0.0-dev.12'])(
+    'refuses a Prisma %s client with UnsupportedPrismaVersionError, naming the supported range',
+    (version) => {
+      const value = { $extends() {}, _clientVersion: version, _engineConfig: { compilerWasm: {} } };
+      expect(() => schemaSourceOf(value)).toThrow(UnsupportedPrismaVersionError);
+      expect(() => schemaSourceOf(value)).toThrow(
+        `This Prisma Client is not supported by nest-prisma-tenancy (it is version ${version}). ` +
+          'Install @prisma/client and prisma ^6.19.0 || ^7.0.0 (6.19.x or 7.x, the versions this ' +
+          'library is tested with) and run `prisma generate`.',
+      );
+    },
+  );
+
+  it.each(['6.19.3', '6.20.0', '7.0.0', '7.10.0'])('accepts a Prisma %s client', (version) => {
+    expect(isSupportedPrismaVersion(version)).toBe(true);
   });
 });
 

@@ -1,4 +1,8 @@
 import { InvalidPrismaModuleOptionsError } from '../errors/invalid-prisma-module-options.error';
+import {
+  isSupportedPrismaVersion,
+  UnsupportedPrismaVersionError,
+} from '../errors/unsupported-prisma-version.error';
 
 /**
  * A field of the schema description the tenant client reads: the runtime data model's shape,
@@ -61,6 +65,7 @@ const FIX =
  * `_runtimeDataModel`, the schema text from `_engineConfig.inlineSchema`, and `Prisma.dmmf` of
  * `prismaNamespace` only when the client carries no models.
  *
+ * @throws UnsupportedPrismaVersionError for a client version outside 6.19.x-6.x and 7.x.
  * @throws InvalidPrismaModuleOptionsError naming what is wrong and how to fix it.
  */
 export function schemaSourceOf(
@@ -74,10 +79,8 @@ export function schemaSourceOf(
     );
   }
   const version = typeof internals._clientVersion === 'string' ? internals._clientVersion : '';
-  if (/^[0-5]\./.test(version)) {
-    throw new InvalidPrismaModuleOptionsError(
-      `The Prisma Client is version ${version}; this library needs Prisma 6.19 or later.`,
-    );
+  if (version && !isSupportedPrismaVersion(version)) {
+    throw new UnsupportedPrismaVersionError(`it is version ${version}`);
   }
   const engine = internals._engineConfig;
   if (version.startsWith('6.') && engine !== undefined && !engine.compilerWasm) {

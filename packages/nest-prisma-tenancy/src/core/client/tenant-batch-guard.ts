@@ -34,8 +34,8 @@ interface DataLoaderOptions {
  * by the user, in the tenant client and in PostgreSQL), and (b) dispatches each batch in the
  * context of the tenant and user it was collected for.
  *
- * It wraps an internal of Prisma Client 6.19 (`_requestHandler.dataloader.options`); when that is
- * missing it throws instead of running unguarded.
+ * It wraps an internal of Prisma Client (`_requestHandler.dataloader.options`, the same code in 6.19
+ * and 7.x, both tested in CI); when that is missing it throws instead of running unguarded.
  *
  * @param currentTenant The caller's tenant id, if any.
  * @param currentUser The caller's user id, if any. Default: none (batches keyed by tenant only).

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { PrismaModuleOptions } from '../interfaces/prisma-module-options.interface';
 import { TENANT_PRISMA_CLIENT } from '../prisma.constants';
 import { PRISMA_MODULE_OPTIONS } from '../prisma.module-definition';
-import { Prisma } from '@prisma/client';
+import { defaultSchemaSource } from '../../core/client/prisma-client-schema';
 import { PrismaConnection } from '../prisma.service';
 import { tenantContext } from '../../core/client/tenant-extension';
 import { MembershipVerifier } from './membership-verifier';
@@ -26,7 +26,7 @@ async function setup(options: PrismaModuleOptions, rows: number) {
       {
         provide: PrismaConnection,
         useValue: {
-          source: { models: Prisma.dmmf.datamodel.models },
+          source: { models: defaultSchemaSource().models },
           tenantPool: { query, settings: { schema: 'public' } },
         },
       },

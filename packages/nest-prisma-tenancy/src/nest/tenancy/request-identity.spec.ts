@@ -8,7 +8,7 @@ import { of, lastValueFrom } from 'rxjs';
 import type { PrismaModuleOptions } from '../interfaces/prisma-module-options.interface';
 import { TENANT_PRISMA_CLIENT } from '../prisma.constants';
 import { PRISMA_MODULE_OPTIONS } from '../prisma.module-definition';
-import { Prisma } from '@prisma/client';
+import { defaultSchemaSource } from '../../core/client/prisma-client-schema';
 import { PrismaConnection } from '../prisma.service';
 import { tenantContext, type TenantStore } from '../../core/client/tenant-extension';
 import { MembershipVerifier } from './membership-verifier';
@@ -83,7 +83,7 @@ async function setup(options: PrismaModuleOptions, member = true) {
       {
         provide: PrismaConnection,
         useValue: {
-          source: { models: Prisma.dmmf.datamodel.models },
+          source: { models: defaultSchemaSource().models },
           tenantPool: {
             settings: { schema: 'public' },
             query: () => {

@@ -20,7 +20,7 @@ import { tenantContext, type TenantStore } from '../../core/client/tenant-extens
 import { Authenticated, TenantScoped } from './tenant-scoped.decorator';
 import { TenantGuard } from './tenant.guard';
 import { MembershipVerifier } from './membership-verifier';
-import { Prisma } from '@prisma/client';
+import { defaultSchemaSource } from '../../core/client/prisma-client-schema';
 import { PrismaConnection } from '../prisma.service';
 import { TokenVerifier } from './token-verifier';
 import { MOUNT_CLS_HINT } from './request-context.check';
@@ -120,7 +120,7 @@ async function setup(
         // `findFirst` would (a membership row or none), so one mock describes both.
         provide: PrismaConnection,
         useValue: {
-          source: { models: Prisma.dmmf.datamodel.models },
+          source: { models: defaultSchemaSource().models },
           tenantPool: {
             settings: { schema: 'public' },
             query: (_sql: string, [, user]: string[]) =>

@@ -58,6 +58,8 @@ interface DbCommand {
    * of the schema without generators (src/database/prisma6-schema.ts), so it generates nothing.
    */
   regenerates?: boolean;
+  /** Prisma CLI arguments to run first (a failure stops the command), given the extra arguments. */
+  before?(extra: string[]): string[] | undefined;
 }
 
 const FORCE_FLAGS = new Set(['--force', '-f']);
@@ -131,6 +133,11 @@ const COMMANDS: Record<string, DbCommand> = {
   migrate: {
     summary: 'create a migration from schema changes and apply it (prisma migrate dev)',
     prismaArgs: (extra) => ['migrate', 'dev', ...extra],
+    // Pending migrations (e.g. one written with --create-only) are applied by `migrate deploy`
+    // first: with some pending, Prisma 6.19's WebAssembly engine fails in `migrate dev`'s
+    // data-loss check ("PostgreSQL shadow DB must be provided through an external factory")
+    // after applying them. `migrate dev` then only has the schema's new changes to handle.
+    before: (extra) => (extra.includes('--create-only') ? undefined : ['migrate', 'deploy']),
     migrateFirst: false,
     refreshesRoles: true,
     regenerates: true,
@@ -286,7 +293,9 @@ async function run(name: string, command: DbCommand, extra: string[]): Promise<n
     const migrationsBefore = listMigrations();
     let code: number;
     try {
-      ({ code } = await runPrisma(command.prismaArgs(extra), database, 'inherit'));
+      const first = command.before?.(extra);
+      ({ code } = first ? await runPrisma(first, database, 'inherit') : { code: 0 });
+      if (code === 0) ({ code } = await runPrisma(command.prismaArgs(extra), database, 'inherit'));
     } finally {
       process.off('SIGINT', ignoreInterrupt);
     }

@@ -96,6 +96,26 @@ describe('PrismaModule start-up on a database that refuses for good: no retries'
     expect(logged).toEqual([]);
   });
 
+  // A server with password authentication (the embedded one) asks the password before it says
+  // whether the role exists or may log in: the first answer is then "a password is needed", which
+  // is as permanent.
+  const passwordAuth = new URL(process.env.DATABASE_URL as string).password !== '';
+  const expectRefusal = (
+    failure: DatabaseUnreachableError,
+    role: string,
+    reason: string,
+    fix: string,
+  ) => {
+    if (passwordAuth) {
+      expect(failure.reason).toBe(
+        `the server asks a password of the role "${role}" and DATABASE_URL has none`,
+      );
+    } else {
+      expect(failure.reason).toBe(reason);
+      expect(failure.fix).toBe(fix);
+    }
+  };
+
   it('a missing role fails at the first attempt, naming it and how to create it', async () => {
     const role = `no_such_role_${unique()}`;
     const { failure, elapsedMs, logged } = await failedStart(
@@ -106,12 +126,14 @@ describe('PrismaModule start-up on a database that refuses for good: no retries'
     );
 
     expect(failure.attempts).toBe(1);
-    expect(failure.reason).toBe(`the role "${role}" does not exist`);
-    expect(failure.fix).toBe(
+    expectRefusal(
+      failure,
+      role,
+      `the role "${role}" does not exist`,
       `Create it (CREATE ROLE "${role}" LOGIN PASSWORD '...', with the grants your migrations ` +
         `give it), or correct the user name in DATABASE_URL.`,
     );
-    expect(failure.message).toContain(`: the role "${role}" does not exist. Create it`);
+    expect(failure.message).toContain(`: ${failure.reason}. `);
     expect(elapsedMs).toBeLessThan(DELAY_MS);
     expect(logged).toEqual([]);
   });
@@ -130,8 +152,10 @@ describe('PrismaModule start-up on a database that refuses for good: no retries'
       );
 
       expect(failure.attempts).toBe(1);
-      expect(failure.reason).toBe(`the role "${role}" may not log in`);
-      expect(failure.fix).toBe(
+      expectRefusal(
+        failure,
+        role,
+        `the role "${role}" may not log in`,
         `Allow it (ALTER ROLE "${role}" LOGIN), or connect as another role in DATABASE_URL.`,
       );
       expect(elapsedMs).toBeLessThan(DELAY_MS);

@@ -39,6 +39,16 @@ class HeaderAuthGuard implements CanActivate {
   }
 }
 
+/** An app guard after TenantGuard that reads the database: its statement carries the check. */
+@Injectable()
+class ProjectCountGuard implements CanActivate {
+  constructor(@InjectTenantPrisma() private readonly prisma: TenantPrismaClient) {}
+
+  async canActivate(): Promise<boolean> {
+    return (await this.prisma.project.count()) >= 0;
+  }
+}
+
 /** Every kind of first statement a handler may send, and handlers that send none. */
 @Controller('projects')
 @TenantScoped()
@@ -74,6 +84,12 @@ class ProjectsController {
       await tx.project.create({ data: { name: body.name, slug: randomUUID() } });
       return { before };
     });
+  }
+
+  @Get('guarded')
+  @UseGuards(ProjectCountGuard)
+  guarded() {
+    return { answer: 'guarded' };
   }
 
   @Get('static')
@@ -217,6 +233,7 @@ describe("membership.checkAt: 'first-query' (the default)", () => {
       ['a create', 'post', '/projects'],
       ['an interactive transaction', 'post', '/projects/in-transaction'],
       ['a handler without any statement', 'get', '/projects/static'],
+      ["an app guard's statement, before the handler", 'get', '/projects/guarded'],
       ['a handler that fails without any statement', 'post', '/projects/invalid'],
     ] as const)('gets 403 on the next request: %s', async (_label, method, path) => {
       const before = await projectNames();

@@ -1,4 +1,11 @@
-import { applyDecorators, SetMetadata, UseGuards, UseInterceptors } from '@nestjs/common';
+import {
+  applyDecorators,
+  SetMetadata,
+  UseFilters,
+  UseGuards,
+  UseInterceptors,
+} from '@nestjs/common';
+import { MembershipDeniedFilter } from './membership-denied.filter';
 import { TENANCY_REQUIREMENT_KEY } from '../prisma.constants';
 import { TenantGuard } from './tenant.guard';
 import { TenantInterceptor } from './tenant.interceptor';
@@ -13,7 +20,8 @@ import type { TenancyRequirement } from './tenancy-requirement';
  * Security both scope to it. On a controller it covers every handler.
  *
  * Adds `TenantGuard` (which does the work with `auth.stage: 'guard'`, the default) and
- * `TenantInterceptor` (which does it with `auth.stage: 'interceptor'`, after all guards).
+ * `TenantInterceptor` (which does it with `auth.stage: 'interceptor'`, after all guards), and
+ * `MembershipDeniedFilter` (a non-member's refused statement is a 403 wherever it was sent from).
  *
  * Fails closed: no or bad identity → 401; no usable tenant, or a caller no longer a member →
  * 403 (messages say "tenant" and name the configured claim or request path). The tenant never comes from a header, query or body.
@@ -23,6 +31,7 @@ export const TenantScoped = (): ClassDecorator & MethodDecorator =>
     SetMetadata(TENANCY_REQUIREMENT_KEY, 'tenant' satisfies TenancyRequirement),
     UseGuards(TenantGuard),
     UseInterceptors(TenantInterceptor),
+    UseFilters(MembershipDeniedFilter),
   );
 
 /**

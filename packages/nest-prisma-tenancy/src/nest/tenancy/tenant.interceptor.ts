@@ -26,7 +26,9 @@ export class TenantInterceptor implements NestInterceptor {
     // A membership check left to the first statement (`checkAt: 'first-query'`) that no statement
     // carried is done before the response, or the error, goes out: a non-member gets 403.
     return next.handle().pipe(
-      concatMap((value) => from(this.guard.completeMembership().then(() => value))),
+      concatMap((value: unknown) =>
+        from(this.guard.completeMembership().then((): unknown => value)),
+      ),
       catchError((error: unknown) => {
         // A non-member's first statement was refused: 403, with or without PrismaExceptionFilter.
         if (isTenantMembershipDenied(error)) throw notAMember();

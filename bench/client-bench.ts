@@ -210,7 +210,11 @@ export function buildCases(
       ),
     );
     add('pk', 'plain', 'Prisma findUnique({ id })', async (i, n) =>
-      found(await plain.approvalItem.findUnique({ where: { id: pick(same.itemIds, i, n) } })),
+      found(
+        await plain.approvalItem.findUnique({
+          where: { workspaceId_id: { workspaceId: ws, id: pick(same.itemIds, i, n) } },
+        }),
+      ),
     );
     add(
       'pk',
@@ -226,31 +230,44 @@ export function buildCases(
         path,
         `${label}: findUnique({ id })`,
         inTenant(async (i, n) =>
-          found(await client.approvalItem.findUnique({ where: { id: pick(same.itemIds, i, n) } })),
+          found(
+            await client.approvalItem.findUnique({
+              where: { workspaceId_id: { workspaceId: ws, id: pick(same.itemIds, i, n) } },
+            }),
+          ),
         ),
       );
     }
     if (multi) {
       // Callers spread over the workspaces: what an app without the library would write (the
-      // workspace in the where, which Prisma cannot batch either), and plain Prisma unscoped
-      // (batched into one statement: nothing separates the callers).
+      // workspace as an extra filter, which Prisma cannot batch either), and plain Prisma by the
+      // (workspace_id, id) key alone (batched into one statement: nothing separates the callers).
       add(
         'pk',
         'plain-scoped-spread',
-        `plain Prisma findUnique({ id, workspaceId }), callers over ${workspaces.length} workspaces`,
+        `plain Prisma findUnique({ workspaceId_id, workspaceId }), callers over ${workspaces.length} workspaces`,
         async (i, n) =>
           found(
             await plain.approvalItem.findUnique({
-              where: { id: pick(spreadIds(i), i, n), workspaceId: spreadWorkspace(i) },
+              where: {
+                workspaceId_id: { workspaceId: spreadWorkspace(i), id: pick(spreadIds(i), i, n) },
+                workspaceId: spreadWorkspace(i),
+              },
             }),
           ),
       );
       add(
         'pk',
         'plain-spread',
-        `plain Prisma findUnique({ id }), unscoped (batched), callers over ${workspaces.length} workspaces`,
+        `plain Prisma findUnique({ workspaceId_id }) (batched: the key alone), callers over ${workspaces.length} workspaces`,
         async (i, n) =>
-          found(await plain.approvalItem.findUnique({ where: { id: pick(spreadIds(i), i, n) } })),
+          found(
+            await plain.approvalItem.findUnique({
+              where: {
+                workspaceId_id: { workspaceId: spreadWorkspace(i), id: pick(spreadIds(i), i, n) },
+              },
+            }),
+          ),
       );
       add(
         'pk',
@@ -272,7 +289,10 @@ export function buildCases(
       async (i, n) =>
         found(
           await plain.approvalItem.findUnique({
-            where: { id: pick(same.itemIds, i, n), AND: [{ workspaceId: ws }] },
+            where: {
+              ...{ workspaceId_id: { workspaceId: ws, id: pick(same.itemIds, i, n) } },
+              AND: [{ workspaceId: ws }],
+            },
           }),
         ),
       false,
@@ -282,7 +302,11 @@ export function buildCases(
       'plain-noop-ext',
       'profile: plain Prisma + a query extension that does nothing',
       async (i, n) =>
-        found(await plainNoop.approvalItem.findUnique({ where: { id: pick(same.itemIds, i, n) } })),
+        found(
+          await plainNoop.approvalItem.findUnique({
+            where: { workspaceId_id: { workspaceId: ws, id: pick(same.itemIds, i, n) } },
+          }),
+        ),
       false,
     );
     add(
@@ -299,7 +323,11 @@ export function buildCases(
       'layer2',
       'profile: layer 2 alone (plain Prisma over TenantAwarePool, RLS)',
       inTenant(async (i, n) =>
-        found(await layer2.approvalItem.findUnique({ where: { id: pick(same.itemIds, i, n) } })),
+        found(
+          await layer2.approvalItem.findUnique({
+            where: { workspaceId_id: { workspaceId: ws, id: pick(same.itemIds, i, n) } },
+          }),
+        ),
       ),
       false,
     );
@@ -411,7 +439,7 @@ export function buildCases(
     add('update', 'plain', 'Prisma update({ id })', async (i, n) =>
       found(
         await plain.approvalItem.update({
-          where: { id: updateId(i, n, c) },
+          where: { workspaceId_id: { workspaceId: ws, id: updateId(i, n, c) } },
           data: { title: `plain ${n}` },
         }),
       ),
@@ -437,7 +465,7 @@ export function buildCases(
         inTenant(async (i, n) =>
           found(
             await client.approvalItem.update({
-              where: { id: updateId(i, n, c) },
+              where: { workspaceId_id: { workspaceId: ws, id: updateId(i, n, c) } },
               data: { title: `${path} ${n}` },
             }),
           ),
@@ -549,7 +577,14 @@ export async function traceBursts(
     [
       'plain',
       `${size} × findUnique({ id })`,
-      () => Promise.all(ids.map((id) => plain.approvalItem.findUnique({ where: { id } }))),
+      () =>
+        Promise.all(
+          ids.map((id) =>
+            plain.approvalItem.findUnique({
+              where: { workspaceId_id: { workspaceId: first.id, id: id } },
+            }),
+          ),
+        ),
     ],
     [
       'plain-and',
@@ -557,7 +592,12 @@ export async function traceBursts(
       () =>
         Promise.all(
           ids.map((id) =>
-            plain.approvalItem.findUnique({ where: { id, AND: [{ workspaceId: first.id }] } }),
+            plain.approvalItem.findUnique({
+              where: {
+                ...{ workspaceId_id: { workspaceId: first.id, id: id } },
+                AND: [{ workspaceId: first.id }],
+              },
+            }),
           ),
         ),
     ],
@@ -567,7 +607,9 @@ export async function traceBursts(
       () =>
         Promise.all(
           Array.from({ length: size }, (_, i) => workspaces[i % workspaces.length]).map((w) =>
-            plain.approvalItem.findUnique({ where: { id: w.itemIds[0], workspaceId: w.id } }),
+            plain.approvalItem.findUnique({
+              where: { workspaceId_id: { workspaceId: w.id, id: w.itemIds[0] } },
+            }),
           ),
         ),
     ],
@@ -587,7 +629,11 @@ export async function traceBursts(
       () =>
         Promise.all(
           ids.map((id) =>
-            runInTenant(first.id, () => layer2.approvalItem.findUnique({ where: { id } })),
+            runInTenant(first.id, () =>
+              layer2.approvalItem.findUnique({
+                where: { workspaceId_id: { workspaceId: first.id, id: id } },
+              }),
+            ),
           ),
         ),
     ],
@@ -618,14 +664,20 @@ export async function traceBursts(
       '1 × findUnique({ id }) (peer a)',
       () =>
         runInTenant(first.id, () =>
-          clients.rlsBatch.approvalItem.findUnique({ where: { id: ids[0] } }),
+          clients.rlsBatch.approvalItem.findUnique({
+            where: { workspaceId_id: { workspaceId: first.id, id: ids[0] } },
+          }),
         ),
     ],
     [
       'itx',
       '1 × findUnique({ id }) (peer b)',
       () =>
-        runInTenant(first.id, () => clients.itx.approvalItem.findUnique({ where: { id: ids[0] } })),
+        runInTenant(first.id, () =>
+          clients.itx.approvalItem.findUnique({
+            where: { workspaceId_id: { workspaceId: first.id, id: ids[0] } },
+          }),
+        ),
     ],
     [
       'tenant',
@@ -663,11 +715,12 @@ export async function checkClients(
 ): Promise<void> {
   const [a, b] = workspaces;
   const id = a.itemIds[0];
-  found(await clients.plain.approvalItem.findUnique({ where: { id } }));
+  const key = { workspaceId_id: { workspaceId: a.id, id: id } };
+  found(await clients.plain.approvalItem.findUnique({ where: key }));
   found(await runInTenant(a.id, () => clients.tenant.approvalItem.findUnique({ where: { id } })));
   for (const peer of [clients.rlsBatch, clients.itx]) {
-    found(await runInTenant(a.id, () => peer.approvalItem.findUnique({ where: { id } })));
-    const hidden = await runInTenant(b.id, () => peer.approvalItem.findUnique({ where: { id } }));
+    found(await runInTenant(a.id, () => peer.approvalItem.findUnique({ where: key })));
+    const hidden = await runInTenant(b.id, () => peer.approvalItem.findUnique({ where: key }));
     if (hidden !== null)
       throw new Error('a peer mechanism read another workspace row: RLS not applied');
   }
@@ -677,7 +730,7 @@ export async function checkClients(
   if (foreign !== null)
     throw new Error('the tenant client returned another workspace row: isolation is broken');
   const viaRls = await runInTenant(b.id, () =>
-    clients.layer2.approvalItem.findUnique({ where: { id } }),
+    clients.layer2.approvalItem.findUnique({ where: key }),
   );
   if (viaRls !== null)
     throw new Error('Row-Level Security did not hide another workspace row from app_runtime');

@@ -2,7 +2,7 @@
  * The HTTP baseline: the demo's `GET /approval-items/:id` served by a minimal Nest app on plain
  * Prisma. Same controller shape (ParseUUIDPipe, 404 when absent, global ValidationPipe), same token
  * verification (jsonwebtoken, HS256, `exp` required), but no tenancy: no nestjs-cls, no membership
- * check, one `findUnique({ where: { id } })` as the owner.
+ * check, one `findUnique` by the `(workspaceId, id)` key (the token's workspace) as the owner.
  */
 import {
   type CanActivate,
@@ -18,6 +18,7 @@ import {
   type OnModuleInit,
   Param,
   ParseUUIDPipe,
+  Req,
   UnauthorizedException,
   UseGuards,
   ValidationPipe,
@@ -58,15 +59,19 @@ export class PlainPrismaService
   }
 }
 
+/** The request as the guard leaves it: the token's workspace, for the `(workspaceId, id)` key. */
+interface PlainRequest {
+  headers: Record<string, string | undefined>;
+  workspaceId?: string;
+}
+
 /** Verifies `Authorization: Bearer <JWT>` (HS256 only, `exp` required), as the demo's TokenVerifier. */
 @Injectable()
 export class PlainJwtGuard implements CanActivate {
   constructor(@Inject(PLAIN_APP_OPTIONS) private readonly options: PlainAppOptions) {}
 
   canActivate(context: ExecutionContext): boolean {
-    const request = context
-      .switchToHttp()
-      .getRequest<{ headers: Record<string, string | undefined> }>();
+    const request = context.switchToHttp().getRequest<PlainRequest>();
     const match = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*)$/.exec(
       request.headers.authorization?.trim() ?? '',
     );
@@ -81,6 +86,10 @@ export class PlainJwtGuard implements CanActivate {
     if (typeof claims !== 'object' || typeof claims.exp !== 'number') {
       throw new UnauthorizedException('The token has no expiry (exp)');
     }
+    if (typeof claims.workspaceId !== 'string') {
+      throw new UnauthorizedException('The token has no workspaceId');
+    }
+    request.workspaceId = claims.workspaceId;
     return true;
   }
 }
@@ -93,8 +102,10 @@ export class PlainApprovalItemsController {
   constructor(private readonly prisma: PlainPrismaService) {}
 
   @Get(':id')
-  async get(@Param('id', uuid) id: string): Promise<ApprovalItem> {
-    const item = await this.prisma.approvalItem.findUnique({ where: { id } });
+  async get(@Param('id', uuid) id: string, @Req() request: PlainRequest): Promise<ApprovalItem> {
+    const item = await this.prisma.approvalItem.findUnique({
+      where: { workspaceId_id: { workspaceId: request.workspaceId ?? '', id } },
+    });
     if (!item) throw new NotFoundException('Not found');
     return item;
   }

@@ -349,7 +349,7 @@ function spreadTable(r: BenchResults): string {
       'ours, callers over workspaces',
       'plain + `workspaceId` in `where`',
       'ours / plain scoped',
-      'plain unscoped (batched)',
+      'plain by key (batched)',
       'ours / plain batched',
       'ours, one workspace (for reference)',
       'app CPU µs/op (ours · scoped · batched)',

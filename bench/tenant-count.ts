@@ -45,10 +45,15 @@ export function tenantCountCases(
       key: 'pk/plain/c10',
       group: 'pk',
       path: 'plain',
-      label: 'plain Prisma findUnique({ id }), workspace 0',
+      label: 'plain Prisma findUnique({ workspaceId_id }), workspace 0',
       concurrency: 10,
       main: true,
-      op: async (i, n) => found(await plain.approvalItem.findUnique({ where: { id: pick(i, n) } })),
+      op: async (i, n) =>
+        found(
+          await plain.approvalItem.findUnique({
+            where: { workspaceId_id: { workspaceId: same.id, id: pick(i, n) } },
+          }),
+        ),
     },
     {
       key: 'pk/tenant/c10',
@@ -70,7 +75,11 @@ export function tenantCountCases(
       concurrency: 1,
       main: true,
       op: async (_i, n) =>
-        found(await plain.approvalItem.findUnique({ where: { id: target(n).itemId } })),
+        found(
+          await plain.approvalItem.findUnique({
+            where: { workspaceId_id: { workspaceId: target(n).id, id: target(n).itemId } },
+          }),
+        ),
     },
     {
       key: 'pk/tenant-cycle/c1',

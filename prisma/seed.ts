@@ -178,7 +178,7 @@ async function seedWorkspace(
     };
     const id = demoId(`approval-item ${demo.slug}/${index}`);
     return prisma.approvalItem.upsert({
-      where: { id },
+      where: { workspaceId_id: { workspaceId, id } },
       create: { id, workspaceId, ...data },
       update: data,
     });
@@ -200,12 +200,12 @@ async function seedWorkspace(
       update: { role: 'OWNER' },
     }),
     prisma.project.upsert({
-      where: { id: projectId },
+      where: { workspaceId_id: { workspaceId, id: projectId } },
       create: { id: projectId, workspaceId, ...demo.project },
       update: demo.project,
     }),
     prisma.aIProviderConfig.upsert({
-      where: { id: providerId },
+      where: { workspaceId_id: { workspaceId, id: providerId } },
       create: { id: providerId, workspaceId, ...provider },
       update: provider,
     }),

@@ -85,7 +85,9 @@ describe('POST /approval-items', () => {
 
     expect(status).toBe(201);
     expect(body.id).toMatch(UUID);
-    const row = await admin.approvalItem.findUniqueOrThrow({ where: { id: body.id } });
+    const row = await admin.approvalItem.findUniqueOrThrow({
+      where: { workspaceId_id: { workspaceId: A.workspaceId, id: body.id as string } },
+    });
     expect(body).toEqual(json(row));
     expect(body).toEqual({
       id: body.id,
@@ -360,7 +362,9 @@ describe('PATCH /approval-items/:id', () => {
       .set('authorization', A.auth)
       .send({ title: 'After', description: 'Changed' });
 
-    const row = await admin.approvalItem.findUniqueOrThrow({ where: { id: created.id as string } });
+    const row = await admin.approvalItem.findUniqueOrThrow({
+      where: { workspaceId_id: { workspaceId: A.workspaceId, id: created.id as string } },
+    });
     expect({ status, body }).toEqual({ status: 200, body: json(row) });
     expect(row).toMatchObject({ title: 'After', description: 'Changed', status: 'PENDING' });
     expect(row.workspaceId).toBe(A.workspaceId);
@@ -379,7 +383,7 @@ describe('PATCH /approval-items/:id', () => {
 
     expect(approved.status).toBe(200);
     const approvedRow = await admin.approvalItem.findUniqueOrThrow({
-      where: { id: created.id as string },
+      where: { workspaceId_id: { workspaceId: A.workspaceId, id: created.id as string } },
     });
     expect(approved.body).toEqual(json(approvedRow));
     expect(approvedRow.status).toBe('APPROVED');
@@ -394,7 +398,7 @@ describe('PATCH /approval-items/:id', () => {
       .send({ status: 'PENDING' });
 
     const pendingRow = await admin.approvalItem.findUniqueOrThrow({
-      where: { id: created.id as string },
+      where: { workspaceId_id: { workspaceId: A.workspaceId, id: created.id as string } },
     });
     expect({ status: pending.status, body: pending.body }).toEqual({
       status: 200,
@@ -457,7 +461,9 @@ describe('PATCH /approval-items/:id', () => {
       body: badRequest('property workspaceId should not exist'),
     });
     expect(await allItems()).toEqual(before);
-    const row = await admin.approvalItem.findUniqueOrThrow({ where: { id: created.id as string } });
+    const row = await admin.approvalItem.findUniqueOrThrow({
+      where: { workspaceId_id: { workspaceId: A.workspaceId, id: created.id as string } },
+    });
     expect(row).toMatchObject({ workspaceId: A.workspaceId, title: 'Stays in A' });
   });
 
@@ -487,7 +493,11 @@ describe('DELETE /approval-items/:id', () => {
       .delete(`/approval-items/${created.id as string}`)
       .set('authorization', A.auth);
     expect({ status: first.status, text: first.text }).toEqual({ status: 204, text: '' });
-    expect(await admin.approvalItem.findUnique({ where: { id: created.id as string } })).toBeNull();
+    expect(
+      await admin.approvalItem.findUnique({
+        where: { workspaceId_id: { workspaceId: A.workspaceId, id: created.id as string } },
+      }),
+    ).toBeNull();
 
     const second = await api()
       .delete(`/approval-items/${created.id as string}`)

@@ -18,9 +18,7 @@ const forbidden = (message: string) => ({ statusCode: 403, message, error: 'Forb
 const BEARER_REQUIRED = unauthorized('A bearer token is required (Authorization: Bearer <JWT>)');
 const DISALLOWED = unauthorized('The token is malformed or uses a disallowed algorithm');
 const INVALID = unauthorized('The token is invalid');
-const NO_WORKSPACE = forbidden(
-  'The token has no usable tenant claim (workspaceId must be a UUID)',
-);
+const NO_WORKSPACE = forbidden('The token has no usable tenant claim (workspaceId must be a UUID)');
 const NOT_A_MEMBER = forbidden('You are not a member of this tenant');
 
 const now = () => Math.floor(Date.now() / 1000);
@@ -302,7 +300,7 @@ describe('with the default configuration (HS256 secret only)', () => {
       Array(6).fill({ status: 403, body: NOT_A_MEMBER }),
     );
     const row = await admin.approvalItem.findUniqueOrThrow({
-      where: { id: item.body.id as string },
+      where: { workspaceId_id: { workspaceId: tenant.workspaceId, id: item.body.id as string } },
     });
     expect(row.title).toBe('Kept');
     expect(await admin.approvalItem.count({ where: { workspaceId: tenant.workspaceId } })).toBe(1);

@@ -195,7 +195,9 @@ describe('raw SQL as the runtime role against both layers', () => {
           }),
         { userId: userOfB },
       );
-      await admin.approvalItem.delete({ where: { id: created.id } });
+      await admin.approvalItem.delete({
+        where: { workspaceId_id: { workspaceId: A.id, id: created.id } },
+      });
       expect(created.createdById).toBe(userOfA);
     });
 
@@ -293,9 +295,14 @@ describe('raw SQL as the runtime role against both layers', () => {
       );
       // Seen from another connection: it was committed.
       await expect(
-        admin.approvalItem.findUnique({ where: { id: created.id }, select: { title: true } }),
+        admin.approvalItem.findUnique({
+          where: { workspaceId_id: { workspaceId: A.id, id: created.id } },
+          select: { title: true },
+        }),
       ).resolves.toEqual({ title: 'after-begin' });
-      await admin.approvalItem.delete({ where: { id: created.id } });
+      await admin.approvalItem.delete({
+        where: { workspaceId_id: { workspaceId: A.id, id: created.id } },
+      });
       // The pool is still usable, with a clean connection.
       const [{ status }] =
         await base.$queryRawUnsafe<{ status: string }[]>(`SELECT 'ok' AS status`);

@@ -416,10 +416,15 @@ describe('foreign keys', () => {
   it('a plain foreign key between two tenant tables is a problem', async () => {
     const report = await broken(
       [
+        // The primary key is (workspace_id, id): a plain foreign key needs a unique id to point at.
+        'CREATE UNIQUE INDEX check_plain_fk_target ON public.approval_items (id)',
         `ALTER TABLE public.approval_comments ADD CONSTRAINT check_plain_fk
            FOREIGN KEY (approval_item_id) REFERENCES public.approval_items (id)`,
       ],
-      ['ALTER TABLE public.approval_comments DROP CONSTRAINT check_plain_fk'],
+      [
+        'ALTER TABLE public.approval_comments DROP CONSTRAINT check_plain_fk',
+        'DROP INDEX public.check_plain_fk_target',
+      ],
       () => check(),
     );
     expect(report).toEqual({

@@ -1,4 +1,10 @@
 import { UnscopableQueryError } from 'nest-prisma-tenancy';
+
+/**
+ * `{ id }` where Prisma's types want the `(workspaceId, id)` key: layer 1 supplies the tenant in
+ * nested unique inputs too, but TenantScopedClient types only the top-level `where` and `cursor`.
+ */
+const nestedId = (id: string) => ({ id }) as never;
 import { randomUUID } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
 import { PrismaPg } from '@prisma/adapter-pg';
@@ -7,7 +13,12 @@ import { DriverAdapterError } from '@prisma/driver-adapter-utils';
 import fc from 'fast-check';
 import pg from 'pg';
 import { CrossTenantWriteError } from 'nest-prisma-tenancy';
-import { createTenantAdapter, createTenantPrismaClient, runInTenant } from 'nest-prisma-tenancy';
+import {
+  createTenantAdapter,
+  createTenantPrismaClient,
+  runInTenant,
+  type TenantPrismaClient,
+} from 'nest-prisma-tenancy';
 
 /**
  * Model-based property tests of the tenant client over ApprovalItem, Project and ApprovalComment.
@@ -343,7 +354,7 @@ class Divergence extends Error {
   }
 }
 
-type Rejection = 'P2025' | 'P2003' | 'P2002' | 'CrossTenantWriteError';
+type Rejection = 'P2025' | 'P2003' | 'P2002' | 'CrossTenantWriteError' | 'UnscopableQueryError';
 
 function describeError(error: unknown): string {
   if (!(error instanceof Error)) return String(error);
@@ -366,6 +377,7 @@ function isRestrictViolation(error: unknown): boolean {
 
 function matches(error: unknown, expected: Rejection): boolean {
   if (expected === 'CrossTenantWriteError') return error instanceof CrossTenantWriteError;
+  if (expected === 'UnscopableQueryError') return error instanceof UnscopableQueryError;
   if (expected === 'P2003' && isRestrictViolation(error)) return true;
   return error instanceof Prisma.PrismaClientKnownRequestError && error.code === expected;
 }
@@ -374,7 +386,7 @@ const labelField: Record<Table, string> = { project: 'name', item: 'title', comm
 
 class Runner {
   constructor(
-    private readonly db: PrismaClient,
+    private readonly db: TenantPrismaClient,
     private readonly admin: PrismaClient,
     private readonly model: Model,
   ) {}
@@ -780,7 +792,8 @@ class Runner {
         const id = m.pick('item', op.pick);
         const to = m.ws(op.to);
         const own = m.own<ItemRow>('item', ws, id);
-        const rejection = to !== ws ? 'CrossTenantWriteError' : own ? undefined : 'P2025';
+        // workspaceId is part of the item's primary key: writing it is refused even unchanged.
+        const rejection = to !== ws ? 'CrossTenantWriteError' : 'UnscopableQueryError';
         const result = await this.call(
           ws,
           async () =>
@@ -850,7 +863,7 @@ class Runner {
           async () =>
             item(
               await db.approvalItem.create({
-                data: { title: op.title, project: { connect: { id: projectId } } },
+                data: { title: op.title, project: { connect: nestedId(projectId) } },
               }),
             ),
           m.own('project', ws, projectId) ? undefined : 'P2025',
@@ -958,7 +971,7 @@ describe('tenant client, model-based (fast-check)', () => {
   let owner: pg.Client;
   let admin: PrismaClient;
   let base: PrismaClient;
-  let db: PrismaClient;
+  let db: TenantPrismaClient;
 
   const env = (name: string): string => {
     const value = process.env[name];
@@ -1102,7 +1115,11 @@ describe('tenant client, model-based (fast-check)', () => {
           db.approvalItem.update({ where: { id: i.id }, data: { project: { disconnect: true } } }),
         ),
       ).rejects.toThrow(UnscopableQueryError);
-      await expect(admin.approvalItem.findUnique({ where: { id: i.id } })).resolves.toMatchObject({
+      await expect(
+        admin.approvalItem.findUnique({
+          where: { workspaceId_id: { workspaceId: i.ws, id: i.id } },
+        }),
+      ).resolves.toMatchObject({
         workspaceId: i.ws,
         projectId: i.projectId,
       });
@@ -1111,7 +1128,7 @@ describe('tenant client, model-based (fast-check)', () => {
     it('is refused from the project (approvalItems: { disconnect: [{ id }] } and set)', async () => {
       const i = await ownItem();
       for (const data of [
-        { approvalItems: { disconnect: [{ id: i.id }] } },
+        { approvalItems: { disconnect: [nestedId(i.id)] } },
         { approvalItems: { set: [] } },
       ]) {
         await expect(
@@ -1120,7 +1137,11 @@ describe('tenant client, model-based (fast-check)', () => {
           /approvalItems\.(disconnect|set): Prisma would set every field of the composite foreign key to NULL/,
         );
       }
-      await expect(admin.approvalItem.findUnique({ where: { id: i.id } })).resolves.toMatchObject({
+      await expect(
+        admin.approvalItem.findUnique({
+          where: { workspaceId_id: { workspaceId: i.ws, id: i.id } },
+        }),
+      ).resolves.toMatchObject({
         workspaceId: i.ws,
         projectId: i.projectId,
       });

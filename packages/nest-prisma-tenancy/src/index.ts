@@ -39,6 +39,7 @@ export {
   type TenantPrismaClient,
   type TenantStore,
 } from './core/client/tenant-extension';
+export type { TenantScopedClient } from './core/client/tenant-client.types';
 export {
   RowLevelSecurityVerifier,
   tenantTables,

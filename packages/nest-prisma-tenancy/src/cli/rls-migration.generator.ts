@@ -55,10 +55,14 @@ function table(model: SchemaModel): string {
   return `public.${ident(model.table)}`;
 }
 
-/** Key columns that never change: the primary key, the tenant column, the owning user. */
+/**
+ * Key columns that never change: the primary key, the tenant column, the owning user. The tenant
+ * column comes after the rest of the key, also when the key includes it (`@@id([workspaceId, id])`),
+ * so the generated SQL does not depend on the order of the key's fields.
+ */
 function keyColumns(layout: TenantLayout, model: SchemaModel, tenantField?: string): string[] {
   const fields = [
-    ...model.primaryKey,
+    ...model.primaryKey.filter((field) => field !== tenantField),
     ...(tenantField ? [tenantField] : []),
     ...requiredUserReferenceFields(layout, model),
   ];

@@ -26,6 +26,11 @@ describe('PrismaModule option sql', () => {
     );
   });
 
+  type PoolClient = new () => {
+    beginText: string;
+    claimStatements: (value: string) => { text: string; values?: unknown[] }[];
+  };
+
   it('reaches the tenant pool, which pins the configured setting in every transaction', async () => {
     const factory = createTenantAdapter(URL, {
       settingSecret: SECRET,
@@ -33,14 +38,26 @@ describe('PrismaModule option sql', () => {
     });
     try {
       expect(factory.pool.sql.setting).toBe('app.org_id');
-      const Client = (
-        factory.pool.options as unknown as {
-          Client: new () => { beginText: string; claimText: string };
-        }
-      ).Client;
+      const Client = (factory.pool.options as unknown as { Client: PoolClient }).Client;
       const client = new Client();
       expect(client.beginText).toMatch(/; SET LOCAL app\.org_id = ''$/);
-      expect(client.claimText).toBe("SELECT pg_catalog.set_config('app.org_id', $1, true)");
+      expect(client.claimStatements('v')).toEqual([
+        { text: "SELECT pg_catalog.set_config('app.org_id', $1, true)", values: ['v'] },
+      ]);
+    } finally {
+      await factory.pool.end();
+    }
+  });
+
+  it('reaches the set_local mode, which sets the configured setting', async () => {
+    const factory = createTenantAdapter(URL, {
+      settingSecret: SECRET,
+      sql: { setting: 'app.org_id' },
+      settingMode: 'set_local',
+    });
+    try {
+      const Client = (factory.pool.options as unknown as { Client: PoolClient }).Client;
+      expect(new Client().claimStatements('')).toEqual([{ text: "SET LOCAL app.org_id = ''" }]);
     } finally {
       await factory.pool.end();
     }

@@ -10,6 +10,7 @@ import {
   type OnModuleInit,
 } from '@nestjs/common';
 import type { PrismaClient } from '@prisma/client';
+import type { TenantScopedClient } from '../core/client/tenant-client.types';
 import { installSettingKey } from '../core/driver/setting-key.installer';
 import { connectWithRetries } from '../core/driver/connect-retry';
 import type { PrismaModuleOptions } from './interfaces/prisma-module-options.interface';
@@ -56,10 +57,11 @@ export interface PrismaServiceExtras {
  * current tenant, in the client (layer 1, the query extension) and in PostgreSQL (layer 2, the
  * signed setting under Row-Level Security); with no tenant in context it refuses to run.
  *
- * Typed as `@prisma/client`'s PrismaClient; with a client generated elsewhere, inject it as
+ * Typed as `@prisma/client`'s PrismaClient (plus lookups by `{ id }` on models keyed by
+ * `(workspaceId, id)`, see TenantScopedClient); with a client generated elsewhere, inject it as
  * `@InjectTenantPrisma() prisma: PrismaClient` with your own `PrismaClient` type.
  */
-export interface PrismaService extends PrismaClient, PrismaServiceExtras {}
+export interface PrismaService extends TenantScopedClient<PrismaClient>, PrismaServiceExtras {}
 export abstract class PrismaService {}
 
 /**

@@ -1,5 +1,5 @@
 import type { INestApplicationContext } from '@nestjs/common';
-import type { TenantPrismaClient } from '../core/client/tenant-extension';
+import type { PrismaClient } from '@prisma/client';
 import type { PrismaClientClass, PrismaNamespaceLike } from '../core/client/prisma-client-schema';
 import type { TenancySqlNamesOptions } from '../core/sql/tenancy-sql-names';
 import type { NestModuleRef } from './prisma-module-options.reader';
@@ -103,8 +103,11 @@ export interface IsolationKitCommonOptions {
 
 /** The kit gets the tenant client from a function (called lazily, after your `beforeAll`s). */
 export interface IsolationKitClientOptions extends IsolationKitCommonOptions {
-  /** Returns the tenant-scoped client under test (layer 1 over layer 2). */
-  tenantClient: () => TenantPrismaClient;
+  /**
+   * Returns the tenant-scoped client under test (layer 1 over layer 2). Typed as PrismaClient so
+   * that any client can be handed in (a TenantPrismaClient is one).
+   */
+  tenantClient: () => PrismaClient;
   app?: never;
 }
 

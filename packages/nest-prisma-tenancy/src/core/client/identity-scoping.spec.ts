@@ -4,7 +4,7 @@ import { Prisma, PrismaClient } from '@prisma/client';
 import { MissingTenantContextError } from '../errors/missing-tenant-context.error';
 import { MissingUserContextError } from '../errors/missing-user-context.error';
 import { UnscopableQueryError } from '../errors/unscopable-query.error';
-import { createTenantPrismaClient } from './tenant-extension';
+import { createTenantPrismaClient, type TenantPrismaClient } from './tenant-extension';
 import { runInTenant, runWithTenantOrNone } from '../context/tenant-context';
 
 /**
@@ -22,7 +22,7 @@ import { runInTenant, runWithTenantOrNone } from '../context/tenant-context';
 describe('identity scoping at layer 1 (the extension over app_admin, which RLS does not restrict)', () => {
   let admin: PrismaClient;
   let layer1Base: PrismaClient;
-  let layer1: PrismaClient;
+  let layer1: TenantPrismaClient;
   /** SQL the layer-1 client sent, for checks on what it asks PostgreSQL to return. */
   const sent: string[] = [];
 
@@ -191,7 +191,9 @@ describe('identity scoping at layer 1 (the extension over app_admin, which RLS d
       expect(await stateOfB()).toEqual(before);
       await expect(admin.user.findUnique({ where: { id: ids.spare } })).resolves.toBeNull();
       await expect(
-        admin.workspaceMember.findUnique({ where: { id: ids.memberOfUserA } }),
+        admin.workspaceMember.findUnique({
+          where: { workspaceId_id: { workspaceId: ids.A, id: ids.memberOfUserA } },
+        }),
       ).resolves.toMatchObject({ userId: ids.userA, workspaceId: ids.A });
     });
 
@@ -291,7 +293,9 @@ describe('identity scoping at layer 1 (the extension over app_admin, which RLS d
         UnscopableQueryError,
       );
       await expect(
-        admin.approvalItem.findUnique({ where: { id: ids.itemA } }),
+        admin.approvalItem.findUnique({
+          where: { workspaceId_id: { workspaceId: ids.A, id: ids.itemA } },
+        }),
       ).resolves.toMatchObject({ createdById: ids.shared });
     });
 
@@ -329,7 +333,9 @@ describe('identity scoping at layer 1 (the extension over app_admin, which RLS d
         UnscopableQueryError,
       );
       await expect(
-        admin.approvalItem.findUnique({ where: { id: ids.itemA } }),
+        admin.approvalItem.findUnique({
+          where: { workspaceId_id: { workspaceId: ids.A, id: ids.itemA } },
+        }),
       ).resolves.toMatchObject({ createdById: ids.shared });
     });
 

@@ -5,8 +5,19 @@ import { CrossTenantWriteError } from '../errors/cross-tenant-write.error';
 import { InvalidTenantIdError } from '../errors/invalid-tenant-id.error';
 import { UnscopableQueryError } from '../errors/unscopable-query.error';
 import { MissingTenantContextError } from '../errors/missing-tenant-context.error';
-import { createTenantAdapter, createTenantPrismaClient, runInTenant } from './tenant-extension';
+import {
+  createTenantAdapter,
+  createTenantPrismaClient,
+  runInTenant,
+  type TenantPrismaClient,
+} from './tenant-extension';
 import { runWithTenantOrNone } from '../context/tenant-context';
+
+/**
+ * `{ id }` where Prisma's types want the `(workspaceId, id)` key: layer 1 supplies the tenant in
+ * nested unique inputs too, but TenantScopedClient types only the top-level `where` and `cursor`.
+ */
+const nestedId = (id: string) => ({ id }) as never;
 
 /**
  * The tenant client against the real database, operation by operation, with two workspaces A and
@@ -42,9 +53,9 @@ const idsOf = (rows: readonly { id: string }[]): string[] => sorted(rows.map((ro
 
 describe('tenant client (createTenantPrismaClient over createTenantAdapter)', () => {
   let base: PrismaClient;
-  let db: PrismaClient;
+  let db: TenantPrismaClient;
   let layer1Base: PrismaClient;
-  let layer1: PrismaClient;
+  let layer1: TenantPrismaClient;
   let admin: PrismaClient;
 
   /** Users shared by the fixtures: U1 OWNER in A + MEMBER in B, U2 MEMBER in A + OWNER in B,
@@ -178,7 +189,7 @@ describe('tenant client (createTenantPrismaClient over createTenantAdapter)', ()
   const fourUsers = () => ({ id: { in: Object.values(users) } });
 
   describe('without a tenant in context', () => {
-    const operations: [string, (c: PrismaClient) => Promise<unknown>][] = [
+    const operations: [string, (c: TenantPrismaClient) => Promise<unknown>][] = [
       ['ApprovalItem.findMany', (c) => c.approvalItem.findMany()],
       ['ApprovalItem.findFirst', (c) => c.approvalItem.findFirst()],
       ['ApprovalItem.findFirstOrThrow', (c) => c.approvalItem.findFirstOrThrow()],
@@ -430,7 +441,10 @@ describe('tenant client (createTenantPrismaClient over createTenantAdapter)', ()
 
       expect(created.workspaceId).toBe(a.id);
       await expect(
-        admin.approvalItem.findUnique({ where: { id: created.id }, select: { workspaceId: true } }),
+        admin.approvalItem.findUnique({
+          where: { workspaceId_id: { workspaceId: a.id, id: created.id } },
+          select: { workspaceId: true },
+        }),
       ).resolves.toEqual({ workspaceId: a.id });
     });
 
@@ -456,7 +470,7 @@ describe('tenant client (createTenantPrismaClient over createTenantAdapter)', ()
     it('create with checked data: project: { connect: { id } } of A', async () => {
       const created = await inOwn(() =>
         db.approvalItem.create({
-          data: { title: 'checked', project: { connect: { id: a.projectIds[0] } } },
+          data: { title: 'checked', project: { connect: nestedId(a.projectIds[0]) } },
         }),
       );
 
@@ -575,18 +589,18 @@ describe('tenant client (createTenantPrismaClient over createTenantAdapter)', ()
       expect(await stateOf(b.id)).toEqual(before);
     });
 
-    it('upsert that would create a row with B’s id rejects with P2002 and leaves B’s row alone', async () => {
+    it('upsert with B’s id creates A’s own row with that id (ids are unique per workspace) and leaves B’s row alone', async () => {
       const before = await stateOf(b.id);
 
-      await expect(
-        inOwn(() =>
-          db.approvalItem.upsert({
-            where: { id: b.itemIds[0] },
-            create: { id: b.itemIds[0], title: 'upserted' },
-            update: { title: 'hijacked' },
-          }),
-        ),
-      ).rejects.toMatchObject({ code: 'P2002', meta: { modelName: 'ApprovalItem' } });
+      const created = await inOwn(() =>
+        db.approvalItem.upsert({
+          where: { id: b.itemIds[0] },
+          create: { id: b.itemIds[0], title: 'upserted' },
+          update: { title: 'hijacked' },
+        }),
+      );
+
+      expect(created).toMatchObject({ id: b.itemIds[0], workspaceId: a.id, title: 'upserted' });
       expect(await stateOf(b.id)).toEqual(before);
     });
 
@@ -622,7 +636,7 @@ describe('tenant client (createTenantPrismaClient over createTenantAdapter)', ()
         inOwn(() =>
           db.workspace.update({
             where: { id: a.id },
-            data: { approvalItems: { connect: { id: b.itemIds[0] } } },
+            data: { approvalItems: { connect: nestedId(b.itemIds[0]) } },
           }),
         ),
       ).rejects.toMatchObject({
@@ -643,7 +657,7 @@ describe('tenant client (createTenantPrismaClient over createTenantAdapter)', ()
       await expect(
         inOwn(() =>
           db.approvalItem.create({
-            data: { title: 'x', project: { connect: { id: b.projectIds[0] } } },
+            data: { title: 'x', project: { connect: nestedId(b.projectIds[0]) } },
           }),
         ),
       ).rejects.toMatchObject({
@@ -679,7 +693,7 @@ describe('tenant client (createTenantPrismaClient over createTenantAdapter)', ()
           data: {
             approvalItems: {
               connectOrCreate: {
-                where: { id: b.itemIds[0] },
+                where: nestedId(b.itemIds[0]),
                 create: { title: 'connect-or-create' },
               },
             },

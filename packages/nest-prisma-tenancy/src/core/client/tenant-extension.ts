@@ -25,16 +25,18 @@ import { TenantAdapterFactory } from '../driver/tenant-adapter';
 import { TenantAwarePool } from '../driver/tenant-aware-pool';
 import { TenantSettingSigner } from '../driver/tenant-setting.signer';
 import { InvalidSettingSecretError } from '../errors/invalid-setting-secret.error';
+import type { TenantScopedClient } from './tenant-client.types';
 import { resolveSqlNames, type TenancySqlNamesOptions } from '../sql/tenancy-sql-names';
 
 export { isUuid, runInTenant, tenantContext, type TenantStore } from '../context/tenant-context';
 
 /**
- * The tenant-scoped client. It has exactly PrismaClient's API: the extension changes arguments,
- * never types, so it is typed as PrismaClient (an inferred `$extends` type is large enough to break
- * declaration output, prisma/prisma#16536).
+ * The tenant-scoped client. It has PrismaClient's API: the extension changes arguments, so it is
+ * typed as PrismaClient (an inferred `$extends` type is large enough to break declaration output,
+ * prisma/prisma#16536), plus lookups by `{ id }` on models keyed by `(workspaceId, id)` (see
+ * TenantScopedClient).
  */
-export type TenantPrismaClient = PrismaClient;
+export type TenantPrismaClient = TenantScopedClient<PrismaClient>;
 
 /** Which models are tenant-scoped. Defaults as in PrismaModuleOptions. */
 export interface TenantClientOptions {
@@ -135,6 +137,7 @@ export function createTenantAdapter(
       maxConnectionsPerTenant: pool.maxConnectionsPerTenant,
       tenantWaitMillis: pool.connectionTimeoutMillis,
       sql: names,
+      settingMode: pool.settingMode,
     }),
   );
 }
@@ -224,7 +227,7 @@ export function tenantExtension(map: TenantModelMap, clientVersion = 'unknown'):
 export function createTenantPrismaClient<Client extends object = PrismaClient>(
   base: Client,
   options: TenantClientOptions = {},
-): Client {
+): TenantScopedClient<Client> {
   const source = schemaSourceOf(base, options.prismaNamespace);
   const map = buildTenantModelMap({
     tenantField: options.tenantField,
@@ -243,5 +246,5 @@ export function createTenantPrismaClient<Client extends object = PrismaClient>(
   const extensible = base as unknown as { $extends(extension: unknown): unknown };
   return extensible.$extends(
     tenantExtension(map, typeof version === 'string' ? version : undefined),
-  ) as Client;
+  ) as TenantScopedClient<Client>;
 }

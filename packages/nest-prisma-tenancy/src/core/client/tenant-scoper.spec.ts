@@ -78,19 +78,27 @@ describe('TenantScoper', () => {
 
     it('appends the tenant to the AND of a findUnique where, keeping an existing AND', () => {
       expect(scope('ApprovalItem', 'findUnique', { where: { id: ITEM } })).toEqual({
-        where: { id: ITEM, AND: [{ workspaceId: A }] },
+        where: { workspaceId_id: { workspaceId: A, id: ITEM }, AND: [{ workspaceId: A }] },
       });
       expect(
         scope('ApprovalItem', 'findUniqueOrThrow', {
           where: { id: ITEM, AND: { status: 'PENDING' } },
         }),
-      ).toEqual({ where: { id: ITEM, AND: [{ status: 'PENDING' }, { workspaceId: A }] } });
+      ).toEqual({
+        where: {
+          workspaceId_id: { workspaceId: A, id: ITEM },
+          AND: [{ status: 'PENDING' }, { workspaceId: A }],
+        },
+      });
       expect(
         scope('ApprovalItem', 'findUnique', {
           where: { id: ITEM, AND: [{ status: 'PENDING' }, { title: 't' }] },
         }),
       ).toEqual({
-        where: { id: ITEM, AND: [{ status: 'PENDING' }, { title: 't' }, { workspaceId: A }] },
+        where: {
+          workspaceId_id: { workspaceId: A, id: ITEM },
+          AND: [{ status: 'PENDING' }, { title: 't' }, { workspaceId: A }],
+        },
       });
     });
 
@@ -101,9 +109,9 @@ describe('TenantScoper', () => {
       });
     });
 
-    it('adds the tenant to a cursor as a plain field (Prisma rejects AND in a cursor)', () => {
+    it('puts the tenant into a cursor’s (workspaceId, id) key (Prisma rejects AND in a cursor)', () => {
       expect(scope('ApprovalItem', 'findMany', { cursor: { id: ITEM }, take: 2 })).toEqual({
-        cursor: { id: ITEM, workspaceId: A },
+        cursor: { workspaceId_id: { id: ITEM, workspaceId: A } },
         take: 2,
         where: { workspaceId: A },
       });
@@ -136,7 +144,9 @@ describe('TenantScoper', () => {
       ).toEqual({
         data: {
           title: 't',
-          project: { connect: { id: PROJECT, AND: [{ workspaceId: A }] } },
+          project: {
+            connect: { workspaceId_id: { workspaceId: A, id: PROJECT }, AND: [{ workspaceId: A }] },
+          },
           workspace: { connect: { id: A } },
         },
       });
@@ -202,12 +212,16 @@ describe('TenantScoper', () => {
           },
         }),
       ).toEqual({
-        where: { id: ITEM, AND: [{ workspaceId: A }] },
+        where: { workspaceId_id: { workspaceId: A, id: ITEM }, AND: [{ workspaceId: A }] },
         data: {
           title: 'renamed',
-          project: { connect: { id: PROJECT, AND: [{ workspaceId: A }] } },
+          project: {
+            connect: { workspaceId_id: { workspaceId: A, id: PROJECT }, AND: [{ workspaceId: A }] },
+          },
           comments: {
-            connect: [{ id: COMMENT, AND: [{ workspaceId: A }] }],
+            connect: [
+              { workspaceId_id: { workspaceId: A, id: COMMENT }, AND: [{ workspaceId: A }] },
+            ],
             updateMany: {
               where: { AND: [{ body: 'old' }, { workspaceId: A }] },
               data: { body: 'new' },
@@ -230,12 +244,12 @@ describe('TenantScoper', () => {
           },
         }),
       ).toEqual({
-        where: { id: ITEM, AND: [{ workspaceId: A }] },
+        where: { workspaceId_id: { workspaceId: A, id: ITEM }, AND: [{ workspaceId: A }] },
         data: {
           comments: {
             create: { body: 'hi' },
             update: {
-              where: { id: COMMENT, AND: [{ workspaceId: A }] },
+              where: { workspaceId_id: { workspaceId: A, id: COMMENT }, AND: [{ workspaceId: A }] },
               data: { body: 'edited' },
             },
           },
@@ -272,7 +286,7 @@ describe('TenantScoper', () => {
       });
       expect(scope('ApprovalItem', 'deleteMany')).toEqual({ where: { workspaceId: A } });
       expect(scope('ApprovalItem', 'delete', { where: { id: ITEM } })).toEqual({
-        where: { id: ITEM, AND: [{ workspaceId: A }] },
+        where: { workspaceId_id: { workspaceId: A, id: ITEM }, AND: [{ workspaceId: A }] },
       });
     });
 
@@ -284,7 +298,7 @@ describe('TenantScoper', () => {
           update: { title: 'updated' },
         }),
       ).toEqual({
-        where: { id: ITEM, AND: [{ workspaceId: A }] },
+        where: { workspaceId_id: { workspaceId: A, id: ITEM }, AND: [{ workspaceId: A }] },
         create: { title: 'new', workspaceId: A },
         update: { title: 'updated' },
       });
@@ -692,7 +706,7 @@ describe('TenantScoper', () => {
             data: { createdBy: { update: { name: 'Ada' } } },
           }),
         ).toEqual({
-          where: { id: ITEM, AND: [{ workspaceId: A }] },
+          where: { workspaceId_id: { workspaceId: A, id: ITEM }, AND: [{ workspaceId: A }] },
           data: { createdBy: { update: { where: { id: USER }, data: { name: 'Ada' } } } },
         });
       });
@@ -704,7 +718,7 @@ describe('TenantScoper', () => {
             data: { createdBy: { connect: { id: OTHER } } },
           }),
         ).toEqual({
-          where: { id: ITEM, AND: [{ workspaceId: A }] },
+          where: { workspaceId_id: { workspaceId: A, id: ITEM }, AND: [{ workspaceId: A }] },
           data: { createdBy: { connect: { id: OTHER, AND: [visible] } } },
         });
         expect(
@@ -717,7 +731,7 @@ describe('TenantScoper', () => {
             },
           }),
         ).toEqual({
-          where: { id: ITEM, AND: [{ workspaceId: A }] },
+          where: { workspaceId_id: { workspaceId: A, id: ITEM }, AND: [{ workspaceId: A }] },
           data: {
             createdBy: {
               connectOrCreate: {

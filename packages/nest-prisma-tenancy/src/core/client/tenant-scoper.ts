@@ -267,7 +267,9 @@ export class TenantScoper {
     if (
       !Object.keys(args.where).every(
         (key) => info.scalarFields.has(key) && !info.secretFields.has(key),
-      )
+      ) ||
+      // A lookup by id on a tenant-keyed model needs the tenant in its key: scope() supplies it.
+      this.tenantKey(info) !== undefined
     ) {
       return undefined;
     }
@@ -391,10 +393,43 @@ export class TenantScoper {
     return scoped && Object.keys(scoped).length > 0 ? { AND: [scoped, own] } : own;
   }
 
+  /**
+   * The tenant-keyed primary key of a tenant-owned model (`@@id([workspaceId, id])`, as a
+   * distributed PostgreSQL needs): its Prisma name (`workspaceId_id`) and the field besides the
+   * tenant (`id`). `undefined` for any other key.
+   */
+  private tenantKey(info: ModelInfo): { name: string; field: string } | undefined {
+    const tenant = info.tenantField;
+    if (info.kind !== 'tenant' || tenant === undefined || info.idFields.length !== 2)
+      return undefined;
+    if (!info.idFields.includes(tenant)) return undefined;
+    return {
+      name: info.idFields.join('_'),
+      field: info.idFields.find((f) => f !== tenant) as string,
+    };
+  }
+
+  /**
+   * `{ id }` on a model keyed by `(tenant, id)` becomes `{ workspaceId_id: { workspaceId, id } }`:
+   * the user keeps writing the lookup by id, and the key names the tenant (one shard on Citus).
+   */
+  private withTenantKey(info: ModelInfo, where: Args, ctx: QueryContext): Args {
+    const key = this.tenantKey(info);
+    if (!key || where[key.name] !== undefined) return where;
+    const value = where[key.field];
+    if (value === undefined || isObject(value) || Array.isArray(value)) return where;
+    const rest: Args = { ...where };
+    delete rest[key.field];
+    return {
+      ...rest,
+      [key.name]: { [info.tenantField as string]: ctx.tenant(), [key.field]: value },
+    };
+  }
+
   /** A unique filter (WhereUniqueInput): the restriction goes in as an extra AND condition. */
   private unique(info: ModelInfo, where: unknown, ctx: QueryContext, access: Access): unknown {
     if (!isObject(where)) return where;
-    const scoped = this.where(info, where, ctx);
+    const scoped = this.withTenantKey(info, this.where(info, where, ctx), ctx);
     const own = this.restriction(info, ctx, access);
     if (!own) return scoped;
     return { ...scoped, AND: [...asArray(scoped.AND), own] };
@@ -405,8 +440,10 @@ export class TenantScoper {
     for (const key of Object.keys(cursor)) this.notSecret(info, key, `cursor.${key}`);
     switch (info.kind) {
       case 'tenant':
-      case 'root':
-        return { ...cursor, [info.tenantField as string]: ctx.tenant() };
+      case 'root': {
+        const keyed = this.withTenantKey(info, cursor, ctx);
+        return keyed === cursor ? { ...cursor, [info.tenantField as string]: ctx.tenant() } : keyed;
+      }
       case 'userOwned':
         return { ...cursor, [this.userField]: ctx.user() };
       case 'user':

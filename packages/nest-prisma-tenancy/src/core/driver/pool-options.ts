@@ -25,7 +25,22 @@ export interface TenantPoolOptions {
    * half of `max`, rounded up.
    */
   maxConnectionsPerTenant?: number;
+  /**
+   * How the signed tenant setting is sent (experimental):
+   * - `'set_config'`: `SELECT set_config('<sql.setting>', $1, true)` pipelined with the query,
+   *   the value as a bind parameter. For PostgreSQL.
+   * - `'set_local'`: `BEGIN`, `SET LOCAL <sql.setting> = '<value>'`, the query and `COMMIT`,
+   *   pipelined before one Sync (one round trip). For Citus, which propagates `SET LOCAL` (not
+   *   `set_config`) to the workers when `citus.propagate_set_commands = 'local'`. `SET` takes no
+   *   bind parameter, so the value (strictly validated first) is in the query text, where
+   *   `pg_stat_activity` (and `pg_stat_statements`, `log_statement`) show it until it expires.
+   * Default: `'set_config'`.
+   */
+  settingMode?: SettingMode;
 }
+
+/** How the tenant pool sends the signed tenant setting (see `TenantPoolOptions.settingMode`). */
+export type SettingMode = 'set_config' | 'set_local';
 
 /** Pool settings with every default applied. */
 export type ResolvedPoolOptions = Required<TenantPoolOptions>;
@@ -40,5 +55,6 @@ export function resolvePoolOptions(pool: TenantPoolOptions = {}): ResolvedPoolOp
     queryTimeoutMillis: pool.queryTimeoutMillis ?? 15_000,
     idleInTransactionTimeoutMillis: pool.idleInTransactionTimeoutMillis ?? 30_000,
     maxConnectionsPerTenant: Math.max(1, pool.maxConnectionsPerTenant ?? Math.ceil(max / 2)),
+    settingMode: pool.settingMode ?? 'set_config',
   };
 }

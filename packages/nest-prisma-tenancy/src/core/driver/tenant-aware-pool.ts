@@ -4,6 +4,8 @@ import { DEFAULT_SQL_NAMES, type TenancySqlNames } from '../sql/tenancy-sql-name
 import { isUuid, type PendingMembershipCheck } from '../context/tenant-context';
 import { TenantMembershipDeniedError } from '../errors/tenant-membership-denied.error';
 import { TenantBoundQuery, type PipelinedStatement } from './tenant-bound-query';
+import type { SettingMode } from './pool-options';
+import { setLocalSettingSql } from './tenant-setting.literal';
 import { TenantLimiter, type ReleasePermit } from './tenant-limiter';
 import type { TenantSettingSigner } from './tenant-setting.signer';
 
@@ -55,6 +57,8 @@ export interface TenantAwarePoolSettings {
    * `sql.setting`. Default: DEFAULT_SQL_NAMES.
    */
   sql?: TenancySqlNames;
+  /** How the signed setting is sent (see `TenantPoolOptions.settingMode`). Default `set_config`. */
+  settingMode?: SettingMode;
 }
 
 /** The statement pipelined before every query outside a transaction (see TenantBoundQuery). */
@@ -65,6 +69,24 @@ const pinsSql = (setting: string) =>
   `pg_catalog.set_config('statement_timeout', $3, true)`;
 /** The statement pipelined before a transaction's first statement. */
 export const claimSql = (setting: string) => `SELECT pg_catalog.set_config('${setting}', $1, true)`;
+/**
+ * `set_local` mode: the pins without the claim (they only matter on the node the app talks to;
+ * the claim goes as `SET LOCAL`, which Citus propagates to the workers).
+ */
+const LOCAL_PINS_SQL =
+  `SELECT pg_catalog.set_config('row_security', 'on', true), ` +
+  `pg_catalog.set_config('search_path', $1, true), ` +
+  `pg_catalog.set_config('statement_timeout', $2, true)`;
+
+/** The statements pipelined before a transaction's first statement, for a signed setting value. */
+type ClaimStatements = (value: string) => PipelinedStatement[];
+
+function claimStatements(mode: SettingMode, setting: string): ClaimStatements {
+  const claimText = claimSql(setting);
+  return mode === 'set_local'
+    ? (value) => [{ text: setLocalSettingSql(setting, value) }]
+    : (value) => [{ text: claimText, values: [value] }];
+}
 
 const STATE = Symbol('tenant-connection-state');
 
@@ -102,8 +124,8 @@ const SET_TRANSACTION = /^\s*SET\s+TRANSACTION\b/i;
 class TenantAwareClient extends pg.Client {
   /** Set by the pool: the `BEGIN` text with this pool's pinned settings. */
   beginText = 'BEGIN';
-  /** Set by the pool: the statement that sends the signed setting. */
-  claimText = claimSql(DEFAULT_SQL_NAMES.setting);
+  /** Set by the pool: the statements that send the signed setting (`set_config` or `SET LOCAL`). */
+  claimStatements: ClaimStatements = claimStatements('set_config', DEFAULT_SQL_NAMES.setting);
 
   // node-postgres' `query` has many overloads; this override forwards each one.
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -133,7 +155,7 @@ class TenantAwareClient extends pg.Client {
         (a): a is (e: Error | null, r?: pg.QueryResult) => void => typeof a === 'function',
       );
       const membership = state.membership;
-      const prefixes: PipelinedStatement[] = [{ text: this.claimText, values: [state.setting] }];
+      const prefixes: PipelinedStatement[] = this.claimStatements(state.setting);
       if (membership) prefixes.push(membershipStatement(membership));
       const result = new Promise<pg.QueryResult>((resolve, reject) => {
         void forward(
@@ -168,6 +190,14 @@ export function breaksConnection(error: unknown): boolean {
   return (
     error.severity === 'FATAL' || error.severity === 'PANIC' || /^(57P|08)/.test(error.code ?? '')
   );
+}
+
+/**
+ * breaksConnection, except for a refused membership check: PostgreSQL reported it for a statement
+ * like any other error, so the connection itself is fine.
+ */
+function fatal(error: unknown): boolean {
+  return !(error instanceof TenantMembershipDeniedError) && breaksConnection(error);
 }
 
 /** Why a connection coming back to the pool must be discarded, or undefined when it is clean. */
@@ -223,10 +253,10 @@ export class TenantAwarePool extends pg.Pool {
       `SET LOCAL ${sql.setting} = ''`,
     ];
     const beginText = ['BEGIN', ...pins].join('; ');
-    const claimText = claimSql(sql.setting);
+    const claims = claimStatements(settings.settingMode ?? 'set_config', sql.setting);
     class Client extends TenantAwareClient {
       override beginText = beginText;
-      override claimText = claimText;
+      override claimStatements = claims;
     }
     super({ ...config, Client });
     this.sql = sql;
@@ -271,16 +301,26 @@ export class TenantAwarePool extends pg.Pool {
     const config: pg.QueryConfig =
       typeof args[0] === 'string' ? { text: args[0] } : (args[0] as pg.QueryConfig);
     const { tenantId, setting, membership } = this.currentSetting();
-    const prefixes: PipelinedStatement[] = [
-      { text: this.pinsText, values: [setting, ...this.pinnedValues] },
-    ];
+    const local = this.settings.settingMode === 'set_local';
+    const prefixes: PipelinedStatement[] = local
+      ? [
+          { text: 'BEGIN' },
+          { text: LOCAL_PINS_SQL, values: this.pinnedValues },
+          { text: setLocalSettingSql(this.sql.setting, setting) },
+        ]
+      : [{ text: this.pinsText, values: [setting, ...this.pinnedValues] }];
     if (membership) prefixes.push(membershipStatement(membership));
-    return this.runPipelined(tenantId, prefixes, config, args[1] as unknown[] | undefined).then(
-      (result) => {
-        settle(membership);
-        return result;
-      },
-    );
+    const after: PipelinedStatement[] = local ? [{ text: 'COMMIT' }] : [];
+    return this.runPipelined(
+      tenantId,
+      prefixes,
+      config,
+      args[1] as unknown[] | undefined,
+      after,
+    ).then((result) => {
+      settle(membership);
+      return result;
+    });
   }
 
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -330,6 +370,7 @@ export class TenantAwarePool extends pg.Pool {
     prefixes: readonly PipelinedStatement[],
     config: pg.QueryConfig,
     values: unknown[] | undefined,
+    after: readonly PipelinedStatement[],
   ): Promise<pg.QueryResult> {
     const { client, done } = await this.checkout(tenantId);
     let failure: unknown;
@@ -340,12 +381,24 @@ export class TenantAwarePool extends pg.Pool {
     };
     client.on('error', onError);
     try {
+      const local = after.length > 0;
       const result = await new Promise<pg.QueryResult>((resolve, reject) => {
         void client.query(
-          new TenantBoundQuery(config, values ?? config.values, prefixes, (error, res) =>
-            error ? reject(error) : resolve(res as pg.QueryResult),
+          new TenantBoundQuery(
+            config,
+            values ?? config.values,
+            prefixes,
+            (error, res) => (error ? reject(error) : resolve(res as pg.QueryResult)),
+            after,
           ),
         );
+      }).catch(async (error: unknown) => {
+        // `set_local`: an error skips the COMMIT, leaving the explicit transaction open (failed).
+        // The error reaches us before the ReadyForQuery that reports it, so the transaction
+        // status cannot be read yet: always roll back (node-postgres sends it after that message;
+        // a ROLLBACK with no transaction open is only a warning).
+        if (local && !fatal(error)) await client.query('ROLLBACK');
+        throw error;
       });
       const leftover = leftoverState(client);
       if (leftover) throw new ConnectionStateError(leftover);
@@ -358,9 +411,7 @@ export class TenantAwarePool extends pg.Pool {
       done();
       // A clean result was checked for leftover state in the try block above.
       client.release(
-        failure !== undefined &&
-          !(failure instanceof TenantMembershipDeniedError) &&
-          (breaksConnection(failure) || failure instanceof ConnectionStateError)
+        failure !== undefined && (fatal(failure) || failure instanceof ConnectionStateError)
           ? (failure as Error)
           : undefined,
       );

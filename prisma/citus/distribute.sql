@@ -115,6 +115,29 @@ GRANT EXECUTE ON FUNCTION public.tenancy_install_setting_key(bytea, integer) TO 
 ALTER ROLE app_runtime SET citus.propagate_set_commands = 'local';
 ALTER ROLE app_admin SET citus.propagate_set_commands = 'local';
 
+-- SET takes no bind parameter, so on Citus the signed claim is in the text of `SET LOCAL`, and
+-- PostgreSQL shows a session's current statement to every session of the same role. Raw SQL of one
+-- tenant could read another tenant's claim in flight there and replay it until it expires: the
+-- activity views and the functions behind them are taken away from the application roles on every
+-- node (the coordinator and the workers, which replay the text).
+SELECT run_command_on_all_nodes($cmd$
+  DO $do$
+  BEGIN
+    REVOKE SELECT ON pg_catalog.pg_stat_activity FROM PUBLIC;
+    REVOKE EXECUTE ON FUNCTION pg_catalog.pg_stat_get_activity(integer) FROM PUBLIC;
+    IF to_regclass('pg_catalog.citus_stat_activity') IS NOT NULL THEN
+      REVOKE SELECT ON pg_catalog.citus_stat_activity FROM PUBLIC;
+    END IF;
+    IF to_regclass('pg_catalog.citus_dist_stat_activity') IS NOT NULL THEN
+      REVOKE SELECT ON pg_catalog.citus_dist_stat_activity FROM PUBLIC;
+    END IF;
+    IF to_regprocedure('pg_catalog.citus_stat_activity()') IS NOT NULL THEN
+      REVOKE EXECUTE ON FUNCTION pg_catalog.citus_stat_activity() FROM PUBLIC;
+    END IF;
+  END
+  $do$
+$cmd$);
+
 -- Global slugs cannot be unique on a table sharded by id.
 DROP INDEX public.workspaces_slug_key;
 

@@ -48,6 +48,7 @@ async function main(): Promise<number> {
         DIRECT_URL: urls.directUrl,
         DATABASE_URL: urls.databaseUrl,
         SYSTEM_DATABASE_URL: urls.systemDatabaseUrl,
+        TEST_DATABASE_NAME: cluster.database,
         CITUS_WORKER_URLS: cluster.workers
           .map((w) => cluster!.urlFor(cluster!.database, 'postgres', undefined, w.port))
           .join(','),

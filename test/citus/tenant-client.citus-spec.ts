@@ -55,7 +55,8 @@ describe('the tenant client on Citus (coordinator + 2 workers)', () => {
       }
     }
     baseLocal = new PrismaClient({
-      adapter: createTenantAdapter(env('DATABASE_URL'), { max: 4, settingMode: 'set_local' }),
+      // settingMode 'auto' (the default) finds the citus extension and sends SET LOCAL.
+      adapter: createTenantAdapter(env('DATABASE_URL'), { max: 4 }),
       log: [{ emit: 'event', level: 'query' }],
     });
     baseLocal.$on('query' as never, (event: Prisma.QueryEvent) => {
@@ -63,7 +64,7 @@ describe('the tenant client on Citus (coordinator + 2 workers)', () => {
     });
     local = createTenantPrismaClient(baseLocal);
     baseConfig = new PrismaClient({
-      adapter: createTenantAdapter(env('DATABASE_URL'), { max: 2 }),
+      adapter: createTenantAdapter(env('DATABASE_URL'), { max: 2, settingMode: 'set_config' }),
     });
     viaSetConfig = createTenantPrismaClient(baseConfig);
   });
@@ -81,7 +82,7 @@ describe('the tenant client on Citus (coordinator + 2 workers)', () => {
     await expect(runInTenant(A, () => viaSetConfig.approvalItem.count())).resolves.toBe(0);
   });
 
-  it('set_local: tenant A sees exactly its rows across the shards, none of B', async () => {
+  it('auto (set_local on Citus): tenant A sees exactly its rows across the shards, none of B', async () => {
     const rows = await runInTenant(A, () =>
       local.approvalItem.findMany({ select: { id: true, workspaceId: true } }),
     );

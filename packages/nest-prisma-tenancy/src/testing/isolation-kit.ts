@@ -22,6 +22,8 @@ import {
   type TenantPrismaClient,
 } from '../core/client/tenant-extension';
 import { runWithoutTenant } from '../core/context/tenant-context';
+import { detectSettingMode, type ResolvedSettingMode } from '../core/driver/setting-mode';
+import { setLocalSettingSql } from '../core/driver/tenant-setting.literal';
 import { TenantSettingSigner } from '../core/driver/tenant-setting.signer';
 import { qualifiedFunction, type TenancySqlNames } from '../core/sql/tenancy-sql-names';
 import { describeError, ISOLATION_CHECKS, type IsolationCheck, type Row } from './isolation.checks';
@@ -309,10 +311,15 @@ export class TenantIsolationKit {
     try {
       await client.query('BEGIN');
       if (tenantId !== undefined) {
-        await client.query('SELECT set_config($1, $2, true)', [
-          this.sql.setting,
-          this.signer.sign(tenantId, undefined),
-        ]);
+        const value = this.signer.sign(tenantId, undefined);
+        // As the library's pool sends it: set_config stays on a Citus coordinator, SET LOCAL
+        // reaches the workers.
+        this.settingMode ??= await detectSettingMode(client);
+        if (this.settingMode === 'set_local') {
+          await client.query(setLocalSettingSql(this.sql.setting, value));
+        } else {
+          await client.query('SELECT set_config($1, $2, true)', [this.sql.setting, value]);
+        }
       }
       return await work(client);
     } finally {
@@ -339,6 +346,9 @@ export class TenantIsolationKit {
     });
     if (verified !== this.tenantA) throw new SettingNotAcceptedError(this.sql);
   }
+
+  /** How the runtime role's tenant setting is sent on this database (asked on first use). */
+  private settingMode: ResolvedSettingMode | undefined;
 
   /** Every row of `model` in tenant `tenantId`, as admin, ordered by primary key. */
   snapshot(model: TenantModelInfo, tenantId: string): Promise<Row[]> {

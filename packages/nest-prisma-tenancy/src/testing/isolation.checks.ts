@@ -93,6 +93,19 @@ export function isKeyChangeRefusal(error: unknown): boolean {
   );
 }
 
+/**
+ * Citus' `0A000` for an UPDATE of a distributed table's distribution column (the tenant column):
+ * the row cannot move to another tenant's shard, whoever writes.
+ */
+export function isPartitionValueRefusal(error: unknown): boolean {
+  return [error, (error as { cause?: unknown } | null)?.cause].some(
+    (e) =>
+      (e as { code?: unknown } | null)?.code === '0A000' &&
+      e instanceof Error &&
+      /modifying the partition value of rows is not allowed/.test(e.message),
+  );
+}
+
 const keyOf = (fixture: ModelFixture, row: Row): string =>
   show(fixture.model.key.map((k) => row[k.field]));
 
@@ -396,7 +409,7 @@ const DATABASE_CHECKS: IsolationCheck[] = [
   },
   {
     layer: 'database',
-    name: "moving A's row to B fails with 42501 (or 23514 from an immutable key)",
+    name: "moving A's row to B fails with 42501 (or 23514 from an immutable key, 0A000 on Citus)",
     run: (kit, fx) =>
       expectRejection(
         () =>
@@ -408,8 +421,12 @@ const DATABASE_CHECKS: IsolationCheck[] = [
               ...a.params,
             ]);
           }),
-        'SQLSTATE 42501 (row-level security) or 23514 (the key column cannot be changed)',
-        (error) => isRowLevelSecurityViolation(error) || isKeyChangeRefusal(error),
+        'SQLSTATE 42501 (row-level security), 23514 (the key column cannot be changed) or, on ' +
+          "Citus, 0A000 (the distribution column cannot be changed)",
+        (error) =>
+          isRowLevelSecurityViolation(error) ||
+          isKeyChangeRefusal(error) ||
+          isPartitionValueRefusal(error),
       ),
   },
   {

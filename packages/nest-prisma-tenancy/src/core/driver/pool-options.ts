@@ -26,7 +26,9 @@ export interface TenantPoolOptions {
    */
   maxConnectionsPerTenant?: number;
   /**
-   * How the signed tenant setting is sent (experimental):
+   * How the signed tenant setting is sent:
+   * - `'auto'`: `'set_local'` when the database is a Citus coordinator (the `citus` extension is
+   *   installed), `'set_config'` otherwise; asked once, on the pool's first connection.
    * - `'set_config'`: `SELECT set_config('<sql.setting>', $1, true)` pipelined with the query,
    *   the value as a bind parameter. For PostgreSQL.
    * - `'set_local'`: `BEGIN`, `SET LOCAL <sql.setting> = '<value>'`, the query and `COMMIT`,
@@ -34,13 +36,13 @@ export interface TenantPoolOptions {
    *   `set_config`) to the workers when `citus.propagate_set_commands = 'local'`. `SET` takes no
    *   bind parameter, so the value (strictly validated first) is in the query text, where
    *   `pg_stat_activity` (and `pg_stat_statements`, `log_statement`) show it until it expires.
-   * Default: `'set_config'`.
+   * Default: `'auto'`.
    */
   settingMode?: SettingMode;
 }
 
 /** How the tenant pool sends the signed tenant setting (see `TenantPoolOptions.settingMode`). */
-export type SettingMode = 'set_config' | 'set_local';
+export type SettingMode = 'auto' | 'set_config' | 'set_local';
 
 /** Pool settings with every default applied. */
 export type ResolvedPoolOptions = Required<TenantPoolOptions>;
@@ -55,6 +57,6 @@ export function resolvePoolOptions(pool: TenantPoolOptions = {}): ResolvedPoolOp
     queryTimeoutMillis: pool.queryTimeoutMillis ?? 15_000,
     idleInTransactionTimeoutMillis: pool.idleInTransactionTimeoutMillis ?? 30_000,
     maxConnectionsPerTenant: Math.max(1, pool.maxConnectionsPerTenant ?? Math.ceil(max / 2)),
-    settingMode: pool.settingMode ?? 'set_config',
+    settingMode: pool.settingMode ?? 'auto',
   };
 }

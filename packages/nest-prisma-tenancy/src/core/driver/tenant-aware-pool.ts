@@ -6,6 +6,7 @@ import { TenantMembershipDeniedError } from '../errors/tenant-membership-denied.
 import { TenantBoundQuery, type PipelinedStatement } from './tenant-bound-query';
 import type { SettingMode } from './pool-options';
 import { setLocalSettingSql } from './tenant-setting.literal';
+import { detectSettingMode, type ResolvedSettingMode } from './setting-mode';
 import { TenantLimiter, type ReleasePermit } from './tenant-limiter';
 import type { TenantSettingSigner } from './tenant-setting.signer';
 
@@ -57,7 +58,7 @@ export interface TenantAwarePoolSettings {
    * `sql.setting`. Default: DEFAULT_SQL_NAMES.
    */
   sql?: TenancySqlNames;
-  /** How the signed setting is sent (see `TenantPoolOptions.settingMode`). Default `set_config`. */
+  /** How the signed setting is sent (see `TenantPoolOptions.settingMode`). Default `auto`. */
   settingMode?: SettingMode;
 }
 
@@ -78,15 +79,6 @@ const LOCAL_PINS_SQL =
   `pg_catalog.set_config('search_path', $1, true), ` +
   `pg_catalog.set_config('statement_timeout', $2, true)`;
 
-/** The statements pipelined before a transaction's first statement, for a signed setting value. */
-type ClaimStatements = (value: string) => PipelinedStatement[];
-
-function claimStatements(mode: SettingMode, setting: string): ClaimStatements {
-  const claimText = claimSql(setting);
-  return mode === 'set_local'
-    ? (value) => [{ text: setLocalSettingSql(setting, value) }]
-    : (value) => [{ text: claimText, values: [value] }];
-}
 
 const STATE = Symbol('tenant-connection-state');
 
@@ -98,6 +90,8 @@ interface ConnectionState {
   pending: boolean;
   /** The request's pending membership check, sent with the transaction's first statement. */
   membership?: PendingMembershipCheck;
+  /** True in `set_local` mode: the claim goes as `SET LOCAL`. */
+  local: boolean;
 }
 
 type TenantClient = pg.PoolClient & { [STATE]?: ConnectionState };
@@ -124,8 +118,10 @@ const SET_TRANSACTION = /^\s*SET\s+TRANSACTION\b/i;
 class TenantAwareClient extends pg.Client {
   /** Set by the pool: the `BEGIN` text with this pool's pinned settings. */
   beginText = 'BEGIN';
-  /** Set by the pool: the statements that send the signed setting (`set_config` or `SET LOCAL`). */
-  claimStatements: ClaimStatements = claimStatements('set_config', DEFAULT_SQL_NAMES.setting);
+  /** Set by the pool: the name of the tenant setting. */
+  settingName = DEFAULT_SQL_NAMES.setting;
+  /** Set by the pool: the statement that sends the signed setting in `set_config` mode. */
+  claimText = claimSql(DEFAULT_SQL_NAMES.setting);
 
   // node-postgres' `query` has many overloads; this override forwards each one.
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -155,7 +151,9 @@ class TenantAwareClient extends pg.Client {
         (a): a is (e: Error | null, r?: pg.QueryResult) => void => typeof a === 'function',
       );
       const membership = state.membership;
-      const prefixes: PipelinedStatement[] = this.claimStatements(state.setting);
+      const prefixes: PipelinedStatement[] = state.local
+        ? [{ text: setLocalSettingSql(this.settingName, state.setting) }]
+        : [{ text: this.claimText, values: [state.setting] }];
       if (membership) prefixes.push(membershipStatement(membership));
       const result = new Promise<pg.QueryResult>((resolve, reject) => {
         void forward(
@@ -236,6 +234,8 @@ export class TenantAwarePool extends pg.Pool {
   readonly sql: TenancySqlNames;
   private readonly pinnedValues: readonly string[];
   private readonly pinsText: string;
+  /** The mode in use; undefined until `auto` has asked the database (on the first checkout). */
+  private mode: ResolvedSettingMode | undefined;
 
   constructor(
     config: pg.PoolConfig,
@@ -253,13 +253,16 @@ export class TenantAwarePool extends pg.Pool {
       `SET LOCAL ${sql.setting} = ''`,
     ];
     const beginText = ['BEGIN', ...pins].join('; ');
-    const claims = claimStatements(settings.settingMode ?? 'set_config', sql.setting);
+    const claimText = claimSql(sql.setting);
     class Client extends TenantAwareClient {
       override beginText = beginText;
-      override claimStatements = claims;
+      override settingName = sql.setting;
+      override claimText = claimText;
     }
     super({ ...config, Client });
     this.sql = sql;
+    const mode = settings.settingMode ?? 'auto';
+    this.mode = mode === 'auto' ? undefined : mode;
     this.pinsText = pinsSql(sql.setting);
     this.limiter = new TenantLimiter(settings.maxConnectionsPerTenant, settings.tenantWaitMillis);
     this.pinnedValues = [
@@ -301,22 +304,21 @@ export class TenantAwarePool extends pg.Pool {
     const config: pg.QueryConfig =
       typeof args[0] === 'string' ? { text: args[0] } : (args[0] as pg.QueryConfig);
     const { tenantId, setting, membership } = this.currentSetting();
-    const local = this.settings.settingMode === 'set_local';
-    const prefixes: PipelinedStatement[] = local
-      ? [
-          { text: 'BEGIN' },
-          { text: LOCAL_PINS_SQL, values: this.pinnedValues },
-          { text: setLocalSettingSql(this.sql.setting, setting) },
-        ]
-      : [{ text: this.pinsText, values: [setting, ...this.pinnedValues] }];
-    if (membership) prefixes.push(membershipStatement(membership));
-    const after: PipelinedStatement[] = local ? [{ text: 'COMMIT' }] : [];
     return this.runPipelined(
       tenantId,
-      prefixes,
+      (local) => {
+        const prefixes: PipelinedStatement[] = local
+          ? [
+              { text: 'BEGIN' },
+              { text: LOCAL_PINS_SQL, values: this.pinnedValues },
+              { text: setLocalSettingSql(this.sql.setting, setting) },
+            ]
+          : [{ text: this.pinsText, values: [setting, ...this.pinnedValues] }];
+        if (membership) prefixes.push(membershipStatement(membership));
+        return { prefixes, after: local ? [{ text: 'COMMIT' }] : [] };
+      },
       config,
       args[1] as unknown[] | undefined,
-      after,
     ).then((result) => {
       settle(membership);
       return result;
@@ -338,8 +340,8 @@ export class TenantAwarePool extends pg.Pool {
       });
     }
     const { tenantId, setting, membership } = this.currentSetting();
-    return this.checkout(tenantId).then(({ client, done }) => {
-      client[STATE] = { setting, pending: false, membership };
+    return this.checkout(tenantId).then(({ client, done, local }) => {
+      client[STATE] = { setting, pending: false, membership, local };
       const release = client.release.bind(client);
       client.release = (error?: Error | boolean) => {
         delete client[STATE];
@@ -354,25 +356,36 @@ export class TenantAwarePool extends pg.Pool {
   /** A connection and this tenant's permit (released by `done`). */
   private async checkout(
     tenantId: string | undefined,
-  ): Promise<{ client: TenantClient; done: ReleasePermit }> {
+  ): Promise<{ client: TenantClient; done: ReleasePermit; local: boolean }> {
     const done = await this.limiter.acquire(tenantId);
+    let client: TenantClient | undefined;
     try {
-      const client = (await super.connect()) as TenantClient;
-      return { client, done };
+      client = (await super.connect()) as TenantClient;
+      this.mode ??= await detectSettingMode(client);
+      return { client, done, local: this.mode === 'set_local' };
     } catch (error) {
+      client?.release(error as Error);
       done();
       throw error;
     }
   }
 
+  /** The mode the pool uses (`auto` resolved), once known: after the first checkout. */
+  get settingMode(): ResolvedSettingMode | undefined {
+    return this.mode;
+  }
+
   private async runPipelined(
     tenantId: string | undefined,
-    prefixes: readonly PipelinedStatement[],
+    statements: (local: boolean) => {
+      prefixes: readonly PipelinedStatement[];
+      after: readonly PipelinedStatement[];
+    },
     config: pg.QueryConfig,
     values: unknown[] | undefined,
-    after: readonly PipelinedStatement[],
   ): Promise<pg.QueryResult> {
-    const { client, done } = await this.checkout(tenantId);
+    const { client, done, local } = await this.checkout(tenantId);
+    const { prefixes, after } = statements(local);
     let failure: unknown;
     // A checked-out client reports a dying connection as an 'error' event; without a listener
     // Node would crash the process. The query itself fails with the same error.
@@ -381,7 +394,6 @@ export class TenantAwarePool extends pg.Pool {
     };
     client.on('error', onError);
     try {
-      const local = after.length > 0;
       const result = await new Promise<pg.QueryResult>((resolve, reject) => {
         void client.query(
           new TenantBoundQuery(

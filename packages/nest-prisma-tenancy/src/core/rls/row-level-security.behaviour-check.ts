@@ -125,10 +125,7 @@ class BehaviourProof {
     ];
     const leaks = new Map<string, string[]>();
     for (const [index, scenario] of scenarios.entries()) {
-      await this.client.query(
-        `SELECT pg_catalog.set_config('${this.input.sql.setting}', $1, true)`,
-        [scenario.value],
-      );
+      await this.setClaim(scenario.value);
       await this.checkClaim(scenario);
       for (const [table, count] of await this.countRows()) {
         if (count === 0) continue;
@@ -149,6 +146,21 @@ class BehaviourProof {
       );
     }
     return this.problems;
+  }
+
+  /**
+   * Sets the tenant setting for the rest of the transaction the way the pool sends it: with
+   * `SET LOCAL` on Citus (set_config would stay on the coordinator, and the proof would pass for
+   * want of a setting on the workers), with set_config elsewhere.
+   */
+  private async setClaim(value: string): Promise<void> {
+    const { pool, sql } = this.input;
+    if (pool.settingMode === 'set_local') {
+      // Our own values (signed, forged or empty), quoted as a literal: SET takes no parameter.
+      await this.client.query(`SET LOCAL ${sql.setting} = ${pg.escapeLiteral(value)}`);
+    } else {
+      await this.client.query(`SELECT pg_catalog.set_config('${sql.setting}', $1, true)`, [value]);
+    }
   }
 
   /** The tenant function must yield the scenario's workspace, or NULL. */
@@ -212,7 +224,7 @@ class BehaviourProof {
     const { tables } = this.input;
     if (tables.length === 0) return counts;
     const countOf = (table: TenantTable) =>
-      `(SELECT pg_catalog.count(*) FROM (SELECT FROM ${this.sqlName(table)} LIMIT ${COUNT_LIMIT + 1}) AS visible)`;
+      `(SELECT pg_catalog.count(*) FROM (SELECT 1 FROM ${this.sqlName(table)} LIMIT ${COUNT_LIMIT + 1}) AS visible)`;
     const all = await this.attempt<{ counts: string[] }>(
       `SELECT ARRAY[${tables.map(countOf).join(', ')}]::text[] AS counts`,
     );

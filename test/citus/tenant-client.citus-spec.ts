@@ -131,6 +131,41 @@ describe('the tenant client on Citus (coordinator + 2 workers)', () => {
     expect(first).toEqual({ id: itemsOf[A][1] });
   });
 
+  it("keeps the claim's SET LOCAL text out of the runtime role's reach: no activity view on any node", async () => {
+    const runtime = new pg.Client({ connectionString: env('DATABASE_URL') });
+    await runtime.connect();
+    const refused = async (sql: string) => {
+      const error = await runtime.query(sql).then(
+        () => undefined,
+        (e: unknown) => e as { code?: string },
+      );
+      return error?.code;
+    };
+    try {
+      expect({
+        pgStatActivity: await refused('SELECT query FROM pg_stat_activity'),
+        function: await refused('SELECT query FROM pg_stat_get_activity(NULL)'),
+        citusStatActivity: await refused('SELECT query FROM citus_stat_activity'),
+        citusDistStatActivity: await refused('SELECT query FROM citus_dist_stat_activity'),
+      }).toEqual({
+        pgStatActivity: '42501',
+        function: '42501',
+        citusStatActivity: '42501',
+        citusDistStatActivity: '42501',
+      });
+      // On the workers, through Citus' own remote command (the text Citus replays lands there).
+      const { rows } = await runtime.query<{ success: boolean; result: string }>(
+        `SELECT success, result FROM run_command_on_workers('SELECT count(query) FROM pg_stat_activity')`,
+      );
+      expect(rows.map((r) => [r.success, /permission denied/.test(r.result)])).toEqual([
+        [false, true],
+        [false, true],
+      ]);
+    } finally {
+      await runtime.end();
+    }
+  });
+
   /** EXPLAIN of a statement the tenant client sent, run as app_runtime with A's setting. */
   async function explainAll(
     captured: { query: string; params: string }[],

@@ -265,11 +265,10 @@ export const CHECK_USER_REFERENCES_SQL = `-- A tenant row may only point at a us
 -- could reference any user whose id is known (and the tenant could then read that user through the
 -- relation, or learn which ids exist). The check runs as the writer, under its policies; the owner
 -- and the admin role see every user.
--- It is an AFTER trigger, so a row for another workspace is refused by the policies' WITH CHECK
--- (42501) first, and it is named to fire before the foreign keys' own triggers ("RI_..."), so a
--- missing user and an invisible one get the same error. An UPDATE checks only the references it
--- changes: one set earlier was checked then (and may point at a user the current writer, e.g. a
--- reviewer on Citus where users are visible only to themselves, cannot see).
+-- It runs BEFORE the row is written: an AFTER trigger would see the row itself, and a new
+-- membership row would make its own user visible. An UPDATE checks only the references it changes:
+-- one set earlier was checked then (and may point at a user the current writer cannot see, e.g. a
+-- reviewer on Citus, where users are visible only to themselves).
 CREATE OR REPLACE FUNCTION public.refuse_invisible_user_reference() RETURNS trigger
   LANGUAGE plpgsql
   SET search_path = pg_catalog, pg_temp
@@ -292,7 +291,7 @@ BEGIN
         USING ERRCODE = '23503', DETAIL = 'The referenced user does not exist or is not visible here.';
     END IF;
   END LOOP;
-  RETURN NULL;
+  RETURN NEW;
 END
 $$;
 
@@ -303,9 +302,8 @@ CREATE OR REPLACE FUNCTION public.check_user_references(target regclass, user_co
 AS $$
 BEGIN
   EXECUTE format('DROP TRIGGER IF EXISTS user_references_are_visible ON %s', target);
-  EXECUTE format('DROP TRIGGER IF EXISTS "Check_user_references" ON %s', target);
   EXECUTE format(
-    'CREATE TRIGGER "Check_user_references" AFTER INSERT OR UPDATE OF %s ON %s FOR EACH ROW EXECUTE FUNCTION public.refuse_invisible_user_reference(%s)',
+    'CREATE TRIGGER user_references_are_visible BEFORE INSERT OR UPDATE OF %s ON %s FOR EACH ROW EXECUTE FUNCTION public.refuse_invisible_user_reference(%s)',
     (SELECT string_agg(quote_ident(c), ', ') FROM unnest(user_columns) AS c),
     target,
     (SELECT string_agg(quote_literal(c), ', ') FROM unnest(user_columns) AS c));

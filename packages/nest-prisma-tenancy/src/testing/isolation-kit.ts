@@ -350,6 +350,11 @@ export class TenantIsolationKit {
   /** How the runtime role's tenant setting is sent on this database (asked on first use). */
   private settingMode: ResolvedSettingMode | undefined;
 
+  /** True on a Citus coordinator (known once the kit is open). */
+  get onCitus(): boolean {
+    return this.settingMode === 'set_local';
+  }
+
   /** Every row of `model` in tenant `tenantId`, as admin, ordered by primary key. */
   snapshot(model: TenantModelInfo, tenantId: string): Promise<Row[]> {
     return delegateOf(this.admin, model).findMany({

@@ -94,6 +94,33 @@ export function isKeyChangeRefusal(error: unknown): boolean {
 }
 
 /**
+ * The `23503` of the library's user-reference trigger (`check_user_references()` in the generated
+ * migration): the row names a user the writer cannot see. On Citus a tenant sees only its own user
+ * (the policy's membership branch is a subquery Citus cannot run on a shard), so a copied row that
+ * names a member is refused by this BEFORE trigger ahead of the policies' WITH CHECK.
+ */
+export function isInvisibleUserRefusal(error: unknown): boolean {
+  // The trigger's message names a column, where PostgreSQL's own names a constraint:
+  // `violates foreign key constraint on "user_id"`. Through Prisma (P2003) the database's code and
+  // message are in meta.driverAdapterError.cause.
+  const adapterCause = (error as { meta?: { driverAdapterError?: { cause?: unknown } } } | null)
+    ?.meta?.driverAdapterError?.cause as
+    | { originalCode?: unknown; originalMessage?: unknown }
+    | undefined;
+  const candidates: { code?: unknown; message?: unknown }[] = [
+    error as { code?: unknown; message?: unknown },
+    (error as { cause?: unknown } | null)?.cause as { code?: unknown; message?: unknown },
+    { code: adapterCause?.originalCode, message: adapterCause?.originalMessage },
+  ];
+  return candidates.some(
+    (e) =>
+      e?.code === '23503' &&
+      typeof e.message === 'string' &&
+      /violates foreign key constraint on "[^"]+"/.test(e.message),
+  );
+}
+
+/**
  * Citus' `0A000` for an UPDATE of a distributed table's distribution column (the tenant column):
  * the row cannot move to another tenant's shard, whoever writes.
  */
@@ -333,7 +360,8 @@ const DRIVER_CHECKS: IsolationCheck[] = [
             }),
           ),
         'a row-level security violation (42501)',
-        isRowLevelSecurityViolation,
+        (error) =>
+          isRowLevelSecurityViolation(error) || (kit.onCitus && isInvisibleUserRefusal(error)),
       ),
   },
   {
@@ -404,7 +432,8 @@ const DATABASE_CHECKS: IsolationCheck[] = [
             kit.insertCopy(sql, fx.model, kit.crossTenantRow(fx.model, fx.b.sql, fx.a.sql)),
           ),
         'SQLSTATE 42501 (row-level security)',
-        isRowLevelSecurityViolation,
+        (error) =>
+          isRowLevelSecurityViolation(error) || (kit.onCitus && isInvisibleUserRefusal(error)),
       ),
   },
   {
@@ -422,7 +451,7 @@ const DATABASE_CHECKS: IsolationCheck[] = [
             ]);
           }),
         'SQLSTATE 42501 (row-level security), 23514 (the key column cannot be changed) or, on ' +
-          "Citus, 0A000 (the distribution column cannot be changed)",
+          'Citus, 0A000 (the distribution column cannot be changed)',
         (error) =>
           isRowLevelSecurityViolation(error) ||
           isKeyChangeRefusal(error) ||

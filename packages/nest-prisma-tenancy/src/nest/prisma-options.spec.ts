@@ -28,7 +28,8 @@ describe('PrismaModule option sql', () => {
 
   type PoolClient = new () => {
     beginText: string;
-    claimStatements: (value: string) => { text: string; values?: unknown[] }[];
+    claimText: string;
+    settingName: string;
   };
 
   it('reaches the tenant pool, which pins the configured setting in every transaction', async () => {
@@ -41,9 +42,8 @@ describe('PrismaModule option sql', () => {
       const Client = (factory.pool.options as unknown as { Client: PoolClient }).Client;
       const client = new Client();
       expect(client.beginText).toMatch(/; SET LOCAL app\.org_id = ''$/);
-      expect(client.claimStatements('v')).toEqual([
-        { text: "SELECT pg_catalog.set_config('app.org_id', $1, true)", values: ['v'] },
-      ]);
+      expect(client.claimText).toBe("SELECT pg_catalog.set_config('app.org_id', $1, true)");
+      expect(client.settingName).toBe('app.org_id');
     } finally {
       await factory.pool.end();
     }
@@ -57,7 +57,8 @@ describe('PrismaModule option sql', () => {
     });
     try {
       const Client = (factory.pool.options as unknown as { Client: PoolClient }).Client;
-      expect(new Client().claimStatements('')).toEqual([{ text: "SET LOCAL app.org_id = ''" }]);
+      expect(factory.pool.settingMode).toBe('set_local');
+      expect(new Client().settingName).toBe('app.org_id');
     } finally {
       await factory.pool.end();
     }

@@ -64,3 +64,25 @@ describe('PrismaModule option sql', () => {
     }
   });
 });
+
+describe('PrismaModule option settingMaxAgeSeconds', () => {
+  it('defaults to 300 and keeps a whole number from 60 to 86400', () => {
+    expect(resolvePrismaOptions({}).settingMaxAgeSeconds).toBe(300);
+    expect(resolvePrismaOptions({ settingMaxAgeSeconds: 60 }).settingMaxAgeSeconds).toBe(60);
+    expect(resolvePrismaOptions({ settingMaxAgeSeconds: 86_400 }).settingMaxAgeSeconds).toBe(
+      86_400,
+    );
+  });
+
+  it.each([5, 59, 86_401, 90.5, Number.NaN])(
+    'refuses %p with InvalidPrismaModuleOptionsError (the signer reuses a value for 20 s)',
+    (value) => {
+      expect(() => resolvePrismaOptions({ settingMaxAgeSeconds: value })).toThrow(
+        InvalidPrismaModuleOptionsError,
+      );
+      expect(() => resolvePrismaOptions({ settingMaxAgeSeconds: value })).toThrow(
+        /settingMaxAgeSeconds must be a whole number of seconds from 60 to 86400/,
+      );
+    },
+  );
+});

@@ -67,6 +67,22 @@ export function requireUrl(settings: ResolvedPrismaOptions): string {
  *
  * @throws InvalidPrismaModuleOptionsError when a name of `sql` is not usable (see resolveSqlNames).
  */
+/** Shortest validity of a signed setting: the signer reuses a value for 20 s (TenantSettingSigner). */
+const MIN_SETTING_MAX_AGE_SECONDS = 60;
+
+function settingMaxAge(value: number | undefined): number {
+  if (value === undefined) return 300;
+  if (!Number.isInteger(value) || value < MIN_SETTING_MAX_AGE_SECONDS || value > 86_400) {
+    throw new InvalidPrismaModuleOptionsError(
+      `settingMaxAgeSeconds must be a whole number of seconds from ${MIN_SETTING_MAX_AGE_SECONDS} ` +
+        `to 86400 (got ${String(value)}): a signed tenant setting is reused for up to 20 s, and ` +
+        `must still be valid when the transaction that carries it starts. Use 300 (the default) ` +
+        `unless you have a reason to change it.`,
+    );
+  }
+  return value;
+}
+
 export function resolvePrismaOptions(
   options: PrismaModuleOptions,
   env = process.env,
@@ -103,7 +119,7 @@ export function resolvePrismaOptions(
     rlsCheck: options.rlsCheck ?? 'error',
     pool: resolvePoolOptions(options.pool),
     settingSecret: options.settingSecret ?? env.TENANT_SETTING_SECRET,
-    settingMaxAgeSeconds: options.settingMaxAgeSeconds ?? 300,
+    settingMaxAgeSeconds: settingMaxAge(options.settingMaxAgeSeconds),
     sql: resolveSqlNames(options.sql),
   };
 }

@@ -130,7 +130,8 @@ export interface PrismaModuleOptions extends TenancyAuthOptions {
   /**
    * How long a signed tenant setting stays valid, seconds, measured by PostgreSQL's clock at the
    * start of the transaction that uses it (so it also bounds the clock skew tolerated between app
-   * and database). Installed with the key on first start. Default: 300.
+   * and database). Installed with the key on first start. A whole number from 60 (signed values are
+   * reused for up to 20 s) to 86400; InvalidPrismaModuleOptionsError otherwise. Default: 300.
    */
   settingMaxAgeSeconds?: number;
   /**

@@ -184,6 +184,46 @@ describe('raw SQL as the runtime role against both layers', () => {
       ).rejects.toThrow(/violates foreign key constraint on "user_id"/);
     });
 
+    it('an UPDATE is checked only for the user references it changes', async () => {
+      const { db } = tenantClient();
+      // Set up by the system role, which sees every user: a row in A that names B's user.
+      const item = await admin.approvalItem.create({
+        data: { workspaceId: A.id, title: 'names B', createdById: userOfB },
+        select: { id: true },
+      });
+      try {
+        // Keeping that reference (and listing the column) is no new reference: allowed.
+        await expect(
+          runInTenant(A.id, () =>
+            db.$executeRawUnsafe(
+              `UPDATE approval_items SET title = 'kept', created_by_id = created_by_id WHERE id = $1::uuid`,
+              item.id,
+            ),
+          ),
+        ).resolves.toBe(1);
+        await expect(
+          admin.approvalItem.findUniqueOrThrow({
+            where: { workspaceId_id: { workspaceId: A.id, id: item.id } },
+            select: { title: true, createdById: true, decidedById: true },
+          }),
+        ).resolves.toEqual({ title: 'kept', createdById: userOfB, decidedById: null });
+        // Pointing another column at B's user is refused.
+        await expect(
+          runInTenant(A.id, () =>
+            db.$executeRawUnsafe(
+              `UPDATE approval_items SET decided_by_id = $2::uuid WHERE id = $1::uuid`,
+              item.id,
+              userOfB,
+            ),
+          ),
+        ).rejects.toThrow(/violates foreign key constraint on "decided_by_id"/);
+      } finally {
+        await admin.approvalItem.delete({
+          where: { workspaceId_id: { workspaceId: A.id, id: item.id } },
+        });
+      }
+    });
+
     it('a member of A can still be referenced from A, and the current user always', async () => {
       const { db } = tenantClient();
       const created = await runInTenant(

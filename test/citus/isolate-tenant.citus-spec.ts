@@ -8,18 +8,13 @@ import {
   runInTenant,
   type TenantPrismaClient,
 } from 'nest-prisma-tenancy';
+import { citusEnv } from './citus-env';
 
 /**
  * Growing on Citus (npm run test:citus): a large tenant is moved to its own shard group with
  * `isolate_tenant_to_new_shard` while tenant requests keep running through the tenant client
- * (`settingMode: 'set_local'`). No request fails and none sees another tenant's row.
+ * (`settingMode: 'auto'` picks `'set_local'` on Citus). No request fails and none sees another tenant's row.
  */
-function env(name: string): string {
-  const value = process.env[name];
-  if (!value) throw new Error(`${name} is not set: run through npm run test:citus`);
-  return value;
-}
-
 describe('isolate_tenant_to_new_shard under load', () => {
   const large = randomUUID();
   const small = [randomUUID(), randomUUID()];
@@ -32,7 +27,7 @@ describe('isolate_tenant_to_new_shard under load', () => {
 
   beforeAll(async () => {
     admin = new PrismaClient({
-      adapter: new PrismaPg({ connectionString: env('SYSTEM_DATABASE_URL') }),
+      adapter: new PrismaPg({ connectionString: citusEnv('SYSTEM_DATABASE_URL') }),
     });
     await admin.workspace.createMany({
       data: tenants.map((id, i) => ({ id, name: `t${i}`, slug: `iso-${id}` })),
@@ -48,10 +43,10 @@ describe('isolate_tenant_to_new_shard under load', () => {
       await admin.approvalItem.createMany({ data });
     }
     base = new PrismaClient({
-      adapter: createTenantAdapter(env('DATABASE_URL'), { max: 6, settingMode: 'set_local' }),
+      adapter: createTenantAdapter(citusEnv('DATABASE_URL'), { max: 6 }),
     });
     tenant = createTenantPrismaClient(base);
-    owner = new pg.Client({ connectionString: env('DIRECT_URL') });
+    owner = new pg.Client({ connectionString: citusEnv('DIRECT_URL') });
     await owner.connect();
   });
 
@@ -118,7 +113,9 @@ describe('isolate_tenant_to_new_shard under load', () => {
             );
             if (created.workspaceId !== ws)
               foreign.push(`${ws}: created in ${created.workspaceId}`);
-            await retryingConflicts(() => tenant.approvalItem.delete({ where: { id: created.id } }));
+            await retryingConflicts(() =>
+              tenant.approvalItem.delete({ where: { id: created.id } }),
+            );
           });
           requests += 1;
         } catch (error) {

@@ -9,18 +9,13 @@ import {
   TenantSettingSigner,
   type TenantPrismaClient,
 } from 'nest-prisma-tenancy';
+import { citusEnv } from './citus-env';
 
 /**
  * The tenant client on a 3-node Citus cluster (npm run test:citus): layer 2's setting reaches the
- * workers only in `settingMode: 'set_local'`, and a tenant's lookups are single-shard router
+ * workers only in `settingMode: 'set_local'` (what `'auto'` picks here), and a tenant's lookups are single-shard router
  * queries.
  */
-function env(name: string): string {
-  const value = process.env[name];
-  if (!value) throw new Error(`${name} is not set: run through npm run test:citus`);
-  return value;
-}
-
 /** A lookup by id, as users write it: layer 1 maps it to the (workspaceId, id) key. */
 function byId(id: string): Prisma.ApprovalItemWhereUniqueInput {
   return { id } as unknown as Prisma.ApprovalItemWhereUniqueInput;
@@ -39,7 +34,7 @@ describe('the tenant client on Citus (coordinator + 2 workers)', () => {
 
   beforeAll(async () => {
     admin = new PrismaClient({
-      adapter: new PrismaPg({ connectionString: env('SYSTEM_DATABASE_URL') }),
+      adapter: new PrismaPg({ connectionString: citusEnv('SYSTEM_DATABASE_URL') }),
     });
     await admin.workspace.createMany({
       data: [
@@ -56,7 +51,7 @@ describe('the tenant client on Citus (coordinator + 2 workers)', () => {
     }
     baseLocal = new PrismaClient({
       // settingMode 'auto' (the default) finds the citus extension and sends SET LOCAL.
-      adapter: createTenantAdapter(env('DATABASE_URL'), { max: 4 }),
+      adapter: createTenantAdapter(citusEnv('DATABASE_URL'), { max: 4 }),
       log: [{ emit: 'event', level: 'query' }],
     });
     baseLocal.$on('query' as never, (event: Prisma.QueryEvent) => {
@@ -64,7 +59,7 @@ describe('the tenant client on Citus (coordinator + 2 workers)', () => {
     });
     local = createTenantPrismaClient(baseLocal);
     baseConfig = new PrismaClient({
-      adapter: createTenantAdapter(env('DATABASE_URL'), { max: 2, settingMode: 'set_config' }),
+      adapter: createTenantAdapter(citusEnv('DATABASE_URL'), { max: 2, settingMode: 'set_config' }),
     });
     viaSetConfig = createTenantPrismaClient(baseConfig);
   });
@@ -132,7 +127,7 @@ describe('the tenant client on Citus (coordinator + 2 workers)', () => {
   });
 
   it("keeps the claim's SET LOCAL text out of the runtime role's reach: no activity view on any node", async () => {
-    const runtime = new pg.Client({ connectionString: env('DATABASE_URL') });
+    const runtime = new pg.Client({ connectionString: citusEnv('DATABASE_URL') });
     await runtime.connect();
     const refused = async (sql: string) => {
       const error = await runtime.query(sql).then(
@@ -170,9 +165,9 @@ describe('the tenant client on Citus (coordinator + 2 workers)', () => {
   async function explainAll(
     captured: { query: string; params: string }[],
   ): Promise<{ query: string; plan: string }[]> {
-    const runtime = new pg.Client({ connectionString: env('DATABASE_URL') });
+    const runtime = new pg.Client({ connectionString: citusEnv('DATABASE_URL') });
     await runtime.connect();
-    const signed = new TenantSettingSigner(env('TENANT_SETTING_SECRET')).sign(A, undefined);
+    const signed = new TenantSettingSigner(citusEnv('TENANT_SETTING_SECRET')).sign(A, undefined);
     try {
       const plans: { query: string; plan: string }[] = [];
       for (const { query, params } of captured) {
@@ -234,7 +229,7 @@ describe('the tenant client on Citus (coordinator + 2 workers)', () => {
   it('reports the cost of a tenant lookup by id (set_local on Citus against no tenancy)', async () => {
     const rounds = 300;
     const plain = new PrismaClient({
-      adapter: new PrismaPg({ connectionString: env('SYSTEM_DATABASE_URL'), max: 4 }),
+      adapter: new PrismaPg({ connectionString: citusEnv('SYSTEM_DATABASE_URL'), max: 4 }),
     });
     try {
       const time = async (fn: (id: string) => Promise<unknown>): Promise<number> => {

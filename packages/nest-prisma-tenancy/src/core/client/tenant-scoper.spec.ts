@@ -76,19 +76,26 @@ describe('TenantScoper', () => {
       });
     });
 
-    it('appends the tenant to the AND of a findUnique where, keeping an existing AND', () => {
+    it('keeps the tenant as an AND beside a key that names another tenant (no row then)', () => {
+      expect(
+        scope('ApprovalItem', 'findUnique', {
+          where: { workspaceId_id: { workspaceId: B, id: ITEM } },
+        }),
+      ).toEqual({
+        where: { workspaceId_id: { workspaceId: B, id: ITEM }, AND: [{ workspaceId: A }] },
+      });
+    });
+
+    it('puts the tenant into the (workspaceId, id) key of a findUnique where, with no extra AND (Prisma batches it)', () => {
       expect(scope('ApprovalItem', 'findUnique', { where: { id: ITEM } })).toEqual({
-        where: { workspaceId_id: { workspaceId: A, id: ITEM }, AND: [{ workspaceId: A }] },
+        where: { workspaceId_id: { workspaceId: A, id: ITEM } },
       });
       expect(
         scope('ApprovalItem', 'findUniqueOrThrow', {
           where: { id: ITEM, AND: { status: 'PENDING' } },
         }),
       ).toEqual({
-        where: {
-          workspaceId_id: { workspaceId: A, id: ITEM },
-          AND: [{ status: 'PENDING' }, { workspaceId: A }],
-        },
+        where: { workspaceId_id: { workspaceId: A, id: ITEM }, AND: { status: 'PENDING' } },
       });
       expect(
         scope('ApprovalItem', 'findUnique', {
@@ -97,7 +104,7 @@ describe('TenantScoper', () => {
       ).toEqual({
         where: {
           workspaceId_id: { workspaceId: A, id: ITEM },
-          AND: [{ status: 'PENDING' }, { title: 't' }, { workspaceId: A }],
+          AND: [{ status: 'PENDING' }, { title: 't' }],
         },
       });
     });
@@ -145,7 +152,7 @@ describe('TenantScoper', () => {
         data: {
           title: 't',
           project: {
-            connect: { workspaceId_id: { workspaceId: A, id: PROJECT }, AND: [{ workspaceId: A }] },
+            connect: { workspaceId_id: { workspaceId: A, id: PROJECT } },
           },
           workspace: { connect: { id: A } },
         },
@@ -212,16 +219,14 @@ describe('TenantScoper', () => {
           },
         }),
       ).toEqual({
-        where: { workspaceId_id: { workspaceId: A, id: ITEM }, AND: [{ workspaceId: A }] },
+        where: { workspaceId_id: { workspaceId: A, id: ITEM } },
         data: {
           title: 'renamed',
           project: {
-            connect: { workspaceId_id: { workspaceId: A, id: PROJECT }, AND: [{ workspaceId: A }] },
+            connect: { workspaceId_id: { workspaceId: A, id: PROJECT } },
           },
           comments: {
-            connect: [
-              { workspaceId_id: { workspaceId: A, id: COMMENT }, AND: [{ workspaceId: A }] },
-            ],
+            connect: [{ workspaceId_id: { workspaceId: A, id: COMMENT } }],
             updateMany: {
               where: { AND: [{ body: 'old' }, { workspaceId: A }] },
               data: { body: 'new' },
@@ -244,12 +249,12 @@ describe('TenantScoper', () => {
           },
         }),
       ).toEqual({
-        where: { workspaceId_id: { workspaceId: A, id: ITEM }, AND: [{ workspaceId: A }] },
+        where: { workspaceId_id: { workspaceId: A, id: ITEM } },
         data: {
           comments: {
             create: { body: 'hi' },
             update: {
-              where: { workspaceId_id: { workspaceId: A, id: COMMENT }, AND: [{ workspaceId: A }] },
+              where: { workspaceId_id: { workspaceId: A, id: COMMENT } },
               data: { body: 'edited' },
             },
           },
@@ -286,7 +291,7 @@ describe('TenantScoper', () => {
       });
       expect(scope('ApprovalItem', 'deleteMany')).toEqual({ where: { workspaceId: A } });
       expect(scope('ApprovalItem', 'delete', { where: { id: ITEM } })).toEqual({
-        where: { workspaceId_id: { workspaceId: A, id: ITEM }, AND: [{ workspaceId: A }] },
+        where: { workspaceId_id: { workspaceId: A, id: ITEM } },
       });
     });
 
@@ -298,7 +303,7 @@ describe('TenantScoper', () => {
           update: { title: 'updated' },
         }),
       ).toEqual({
-        where: { workspaceId_id: { workspaceId: A, id: ITEM }, AND: [{ workspaceId: A }] },
+        where: { workspaceId_id: { workspaceId: A, id: ITEM } },
         create: { title: 'new', workspaceId: A },
         update: { title: 'updated' },
       });
@@ -706,7 +711,7 @@ describe('TenantScoper', () => {
             data: { createdBy: { update: { name: 'Ada' } } },
           }),
         ).toEqual({
-          where: { workspaceId_id: { workspaceId: A, id: ITEM }, AND: [{ workspaceId: A }] },
+          where: { workspaceId_id: { workspaceId: A, id: ITEM } },
           data: { createdBy: { update: { where: { id: USER }, data: { name: 'Ada' } } } },
         });
       });
@@ -718,7 +723,7 @@ describe('TenantScoper', () => {
             data: { createdBy: { connect: { id: OTHER } } },
           }),
         ).toEqual({
-          where: { workspaceId_id: { workspaceId: A, id: ITEM }, AND: [{ workspaceId: A }] },
+          where: { workspaceId_id: { workspaceId: A, id: ITEM } },
           data: { createdBy: { connect: { id: OTHER, AND: [visible] } } },
         });
         expect(
@@ -731,7 +736,7 @@ describe('TenantScoper', () => {
             },
           }),
         ).toEqual({
-          where: { workspaceId_id: { workspaceId: A, id: ITEM }, AND: [{ workspaceId: A }] },
+          where: { workspaceId_id: { workspaceId: A, id: ITEM } },
           data: {
             createdBy: {
               connectOrCreate: {

@@ -432,6 +432,11 @@ export class TenantScoper {
     const scoped = this.withTenantKey(info, this.where(info, where, ctx), ctx);
     const own = this.restriction(info, ctx, access);
     if (!own) return scoped;
+    // A key that already names the current tenant is the restriction; without the extra AND the
+    // lookup stays a plain unique one, which Prisma batches with its neighbours into one statement.
+    const key = this.tenantKey(info);
+    const keyed = key ? scoped[key.name] : undefined;
+    if (isObject(keyed) && keyed[info.tenantField as string] === ctx.tenant()) return scoped;
     return { ...scoped, AND: [...asArray(scoped.AND), own] };
   }
 

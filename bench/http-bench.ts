@@ -102,7 +102,7 @@ async function start(variant: HttpVariant, module: Type | DynamicModule): Promis
  * requests it had in flight are still being served, and closing the app under them would end
  * their database pool.
  */
-async function drain(app: StartedApp): Promise<void> {
+export async function drain(app: { app: INestApplication }): Promise<void> {
   const server = app.app.getHttpServer() as Server;
   const deadline = Date.now() + 5000;
   while (Date.now() < deadline) {
@@ -129,12 +129,17 @@ async function expectOk(
   }
 }
 
-async function fire(
-  app: StartedApp,
+/**
+ * One autocannon window (one worker thread) against the app at `url`, with the main thread's CPU
+ * time (the app's event loop) and the PostgreSQL backends' (when `postgres` is given) around it.
+ * `headers` go with every request, merged with each request's own.
+ */
+export async function fire(
+  app: { url: string },
   connections: number,
   durationSeconds: number,
   requests: autocannon.Request[],
-  authorization: string,
+  headers: Record<string, string>,
   postgres: PostgresCpuProbe | undefined,
 ): Promise<HttpWindow> {
   const serverBefore = await postgres?.sample();
@@ -146,7 +151,7 @@ async function fire(
     duration: durationSeconds,
     workers: 1,
     timeout: 10,
-    headers: { authorization },
+    headers,
     requests,
   });
   const appAfter = mainThreadCpuMs();
@@ -176,7 +181,8 @@ function perRequest(ms: number | undefined, window: HttpWindow): string {
   return ms === undefined ? '?' : ((ms * 1000) / window.responses2xx).toFixed(0);
 }
 
-function summarize(variant: HttpVariant, connections: number, windows: HttpWindow[]): HttpRun {
+/** Windows of one app at one connection count, summed (rates over all) or their medians. */
+export function summarizeWindows(windows: HttpWindow[]): Omit<HttpRun, 'variant' | 'connections'> {
   const sum = (pick: (w: HttpWindow) => number) => windows.reduce((s, w) => s + pick(w), 0);
   const responses2xx = sum((w) => w.responses2xx);
   const durationSeconds = sum((w) => w.durationSeconds);
@@ -185,8 +191,6 @@ function summarize(variant: HttpVariant, connections: number, windows: HttpWindo
       ? (sum((w) => pick(w) as number) * 1000) / responses2xx
       : undefined;
   return {
-    variant,
-    connections,
     durationSeconds,
     requestsPerSecond: responses2xx / durationSeconds,
     latencyP50Ms: median(windows.map((w) => w.latencyP50Ms)),
@@ -200,6 +204,10 @@ function summarize(variant: HttpVariant, connections: number, windows: HttpWindo
     loadAverage: median(windows.map((w) => w.loadAverage)),
     windows,
   };
+}
+
+function summarize(variant: HttpVariant, connections: number, windows: HttpWindow[]): HttpRun {
+  return { variant, connections, ...summarizeWindows(windows) };
 }
 
 /**
@@ -267,7 +275,7 @@ export async function runHttpBench(
         settings.connections[0],
         settings.warmupSeconds,
         requests,
-        authorization,
+        { authorization },
         undefined,
       );
     }
@@ -286,7 +294,7 @@ export async function runHttpBench(
             connections,
             settings.windowSeconds,
             requests,
-            authorization,
+            { authorization },
             postgres,
           );
           await drain(app);

@@ -8,7 +8,9 @@
  *    profile cases that split the tenant path's cost (bench/client-bench.ts).
  * 3. The same client-level cases with a round-trip time injected between the clients and
  *    PostgreSQL (a delaying proxy, bench/network-latency.ts), measured with `SELECT 1`.
- * 4. HTTP: `GET /approval-items/:id` through the demo app variants and a plain-Prisma Nest app.
+ * 4. HTTP: `GET /approval-items/:id` through the demo app variants and a plain-Prisma Nest app;
+ *    then nestjs-cls's middleware, guard and interceptor mountings against no nestjs-cls, in a
+ *    minimal app without a database (bench/cls-mounting.ts).
  * 5. Tenant count: the PK lookup with 1, 100 and 10,000 workspaces (bench/tenant-count.ts), last,
  *    as it changes the database (all but the first workspace deleted, then light ones added).
  * 6. Saves the raw results in bench/results/ (git-ignored) and writes bench/RESULTS.md and
@@ -16,8 +18,8 @@
  *
  * Environment: DIRECT_URL (server to use; default postgresql://postgres@127.0.0.1:5432),
  * BENCH_DATABASE (default tenancy_bench), BENCH_QUICK=1 (short windows, for trying changes),
- * BENCH_SKIP_HTTP=1, BENCH_SKIP_CLIENT=1, BENCH_SKIP_LATENCY=1, BENCH_SKIP_TENANT_COUNT=1,
- * BENCH_NO_DOCUMENT=1 (print only; leave RESULTS.md and the chart as they are).
+ * BENCH_SKIP_HTTP=1, BENCH_SKIP_CLS=1, BENCH_SKIP_CLIENT=1, BENCH_SKIP_LATENCY=1,
+ * BENCH_SKIP_TENANT_COUNT=1, BENCH_NO_DOCUMENT=1 (print only; leave RESULTS.md and the chart as they are).
  */
 import { loadDotEnv } from '../src/config/environment';
 import {
@@ -31,6 +33,12 @@ import {
   type ClientCase,
   type ClientCaseResult,
 } from './client-bench';
+import {
+  clsMountingSettings,
+  clsMountingTable,
+  runClsMountingBench,
+  type ClsMountingRun,
+} from './cls-mounting';
 import { PostgresCpuProbe } from './cpu';
 import {
   addLightWorkspaces,
@@ -114,6 +122,9 @@ const HTTP: HttpBenchSettings = {
   warmupSeconds: 1,
   ids: 200,
 };
+
+/** nestjs-cls mountings (no database): ~30 s, ~15 s with BENCH_QUICK. */
+const CLS = clsMountingSettings(quick);
 
 const started = Date.now();
 const log = (line: string) =>
@@ -251,6 +262,12 @@ export async function main(): Promise<void> {
     http = await runHttpBench(db, HTTP, postgres, log);
   }
 
+  let cls: ClsMountingRun[] = [];
+  if (!skip('CLS')) {
+    log('nestjs-cls mounting (minimal app, no database)');
+    cls = await runClsMountingBench(CLS, log);
+  }
+
   // Tenant count last (it changes the database): one workspace, then 100 and 10,000, back to back.
   const tenantCount: TenantCountLevel[] = [];
   const countLevels = skip('TENANT_COUNT') || !db.ownerIsSuperuser ? [] : TENANT_COUNT.levels;
@@ -303,6 +320,7 @@ export async function main(): Promise<void> {
         ...describeSettings(TENANT_COUNT.settings),
       },
       http: HTTP,
+      cls: CLS,
       quick,
       embeddedPostgres: db.embedded,
       ownerIsSuperuser: db.ownerIsSuperuser,
@@ -314,12 +332,14 @@ export async function main(): Promise<void> {
     tenantCount,
     security,
     http,
+    cls,
   };
   const file = await saveResults(results);
   if (traces.length > 0) console.log(`\n## Statements sent\n\n${traceTable(traces)}`);
   if (client.length > 0) console.log(`\n## Client level\n\n${clientTables(client)}`);
   if (plans.length > 0) console.log(`\n## List query plans\n\n${planTable(plans)}`);
   if (http.length > 0) console.log(`\n## HTTP\n\n${httpTables(http)}`);
+  if (cls.length > 0) console.log(`\n## nestjs-cls mounting\n\n${clsMountingTable(cls)}`);
   console.log(`\nRaw results: ${file}`);
   if (process.env.BENCH_NO_DOCUMENT !== '1') {
     const written = await writeResultsDocument(results, file);

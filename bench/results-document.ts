@@ -12,6 +12,7 @@ import { format, resolveConfig } from 'prettier';
 import { PROJECT_ROOT } from '../src/database/project-root';
 import { renderLineChart, type Series } from './chart';
 import { type BurstTrace, type ClientCaseResult, type Group } from './client-bench';
+import { clsMountingTable, type ClsMounting, type ClsMountingRun } from './cls-mounting';
 import type { HttpRun } from './http-bench';
 import type { CalibratedLatency } from './network-latency';
 import type { ListPlan } from './plan-check';
@@ -56,6 +57,8 @@ export interface BenchResults {
   /** What verifying the signed setting costs PostgreSQL per statement (absent in older runs). */
   security?: VerificationCost;
   http: HttpRun[];
+  /** nestjs-cls's mountings in a minimal app (absent in older runs). */
+  cls?: ClsMountingRun[];
 }
 
 const GROUPS: Group[] = ['pk', 'list', 'create', 'update'];
@@ -238,6 +241,32 @@ function summary(r: BenchResults): string {
       `${fmt(full.appCpuUsPerRequest)} · ${fmt(plain.appCpuUsPerRequest)}`,
       `${fmt(full.serverCpuUsPerRequest)} · ${fmt(plain.serverCpuUsPerRequest)}`,
       `throughput ${verdict(ratio, HTTP_TARGET.ratio)}; app CPU ${verdict(app, HTTP_TARGET.appCpu, true)}; PostgreSQL CPU ${verdict(server, HTTP_TARGET.pgCpu, true)}`,
+    ]);
+  }
+  for (const connections of [...new Set((r.cls ?? []).map((c) => c.connections))]) {
+    const get = (m: ClsMounting) =>
+      r.cls?.find((c) => c.mounting === m && c.connections === connections);
+    const none = get('none');
+    const mounted = (['middleware', 'guard', 'interceptor'] as const).map((m) => ({
+      m,
+      run: get(m),
+    }));
+    const demo = r.http.find((h) => h.variant === 'full' && h.connections === connections);
+    rows.push([
+      `nestjs-cls mounting, minimal app without a database, ${connections} connections: app CPU per request added to no nestjs-cls, and throughput / no nestjs-cls`,
+      mounted
+        .map(
+          ({ m, run }) =>
+            `${m} ${run?.appCpuUsPerRequest !== undefined && none?.appCpuUsPerRequest !== undefined ? `+${fmt(run.appCpuUsPerRequest - none.appCpuUsPerRequest)} µs` : '–'}` +
+            ` (${x(run && none ? run.requestsPerSecond / none.requestsPerSecond : undefined)})`,
+        )
+        .join('; ') +
+        (demo?.appCpuUsPerRequest !== undefined
+          ? `; the demo's full request spends ${fmt(demo.appCpuUsPerRequest)} µs app CPU`
+          : ''),
+      [...mounted.map(({ run }) => run), none].map((c) => fmt(c?.appCpuUsPerRequest)).join(' · '),
+      '–',
+      'reported (no target)',
     ]);
   }
   const pkPg = find(r.client, 'pk', 'tenant', 10)?.serverCpuUsPerOp;
@@ -466,6 +495,7 @@ function environmentSection(r: BenchResults, rawFile: string): string {
     ...r.client.flatMap((c) => c.runs.map((w) => w.loadAverage)),
     ...r.latency.flatMap((l) => l.results.flatMap((c) => c.runs.map((w) => w.loadAverage))),
     ...r.http.map((h) => h.loadAverage),
+    ...(r.cls ?? []).map((c) => c.loadAverage),
   ];
   const settings = r.settings as Record<string, unknown>;
   return [
@@ -475,7 +505,7 @@ function environmentSection(r: BenchResults, rawFile: string): string {
       .join(', ')}.`,
     `- PostgreSQL ${e.postgres}${r.settings.embeddedPostgres ? ' (embedded)' : ''}, local; owner ${r.settings.ownerIsSuperuser ? 'a superuser (no RLS on the "no tenancy" paths)' : 'not a superuser (the "no tenancy" paths use app_admin)'}; tenant paths and peers as \`app_runtime\` under Row-Level Security.`,
     `- Machine: ${e.cpus} CPUs (${e.cpuModel}), ${e.memoryGiB} GiB; 1-minute load average during the windows ${fmt(Math.min(...loads), 1)}–${fmt(Math.max(...loads), 1)} (the benchmark itself keeps it near 1.5–2).`,
-    `- Settings: \`${JSON.stringify({ client: settings.client, latency: settings.latency, tenantCount: settings.tenantCount, http: settings.http })}\`.`,
+    `- Settings: \`${JSON.stringify({ client: settings.client, latency: settings.latency, tenantCount: settings.tenantCount, http: settings.http, cls: settings.cls })}\`.`,
   ].join('\n');
 }
 
@@ -552,6 +582,20 @@ ${tenantCountTable(r)}`);
   if (r.plans.length > 0) parts.push(`## List query plans\n\n${planTable(r.plans)}`);
   if (r.http.length > 0)
     parts.push(`## HTTP: \`GET /approval-items/:id\` (autocannon)\n\n${httpTables(r.http)}`);
+  if (r.cls && r.cls.length > 0)
+    parts.push(`## HTTP framework work: nestjs-cls mounting (autocannon, no database)
+
+What mounting nestjs-cls costs per request, apart from everything else (bench/cls-mounting.ts): a
+minimal Nest app whose \`GET /tenant\` answers the request's \`x-tenant-id\` header, with no
+nestjs-cls (the handler reads the header) and with nestjs-cls mounted as middleware (the demo's
+mounting), as a guard and as an interceptor (a \`setup\` copies the header into the store, the
+handler reads \`ClsService\`). \`ClsModule.forRoot\` also registers the enhancers it does not mount,
+as no-ops (an \`APP_GUARD\` that returns true, a pass-through \`APP_INTERCEPTOR\`): they are in
+these figures. Same load tool and CPU counter as the HTTP table; the apps take turns in 1 s windows,
+each pair of rounds in one order and its reverse. Set the added CPU beside the demo's app CPU per
+request above.
+
+${clsMountingTable(r.cls)}`);
   parts.push(`## Environment\n\n${environmentSection(r, rawFile)}`);
   parts.push(`## Limits of these measurements
 
@@ -572,7 +616,8 @@ ${tenantCountTable(r)}`);
 
 - \`npm run bench\` (under 6 minutes on 2 cores); \`BENCH_QUICK=1 npm run bench\` (under 2, one short
   window per case); \`BENCH_SKIP_CLIENT=1\`, \`BENCH_SKIP_LATENCY=1\`, \`BENCH_SKIP_TENANT_COUNT=1\`,
-  \`BENCH_SKIP_HTTP=1\` skip parts; \`BENCH_NO_DOCUMENT=1\` leaves this file and the chart alone.
+  \`BENCH_SKIP_HTTP=1\`, \`BENCH_SKIP_CLS=1\` skip parts; \`BENCH_NO_DOCUMENT=1\` leaves this file and
+  the chart alone. \`npx tsx bench/cls-mounting.ts\` runs the nestjs-cls mountings alone (no database).
   \`DIRECT_URL\` picks the server (default \`postgresql://postgres@127.0.0.1:5432\`).
 - Client level: closed loop in one process, pool size 10 for every client, cases interleaved (all
   cases, then all in reverse order, ...), the median window reported with every window beside it.
@@ -582,7 +627,8 @@ ${tenantCountTable(r)}`);
 - Files: \`bench/main.ts\` (phases, settings), \`bench/client-bench.ts\` (clients, cases),
   \`bench/peer-mechanisms.ts\` (the peers), \`bench/network-latency.ts\` + \`bench/delay-proxy.ts\`
   (injected latency), \`bench/tenant-count.ts\`, \`bench/http-bench.ts\` + \`bench/plain-app.ts\`,
-  \`bench/database.ts\` (database, seed), \`bench/load.ts\`, \`bench/cpu.ts\`, \`bench/report.ts\` (tables),
+  \`bench/cls-mounting.ts\` (nestjs-cls's mountings), \`bench/database.ts\` (database, seed),
+  \`bench/load.ts\`, \`bench/cpu.ts\`, \`bench/report.ts\` (tables),
   \`bench/results-document.ts\` + \`bench/chart.ts\` (this file and the SVG).`);
   return `${parts.join('\n\n')}\n`;
 }

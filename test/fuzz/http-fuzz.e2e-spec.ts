@@ -379,6 +379,8 @@ describe('HTTP fuzzing (fast-check)', () => {
     if (claims.nbf !== undefined && (typeof claims.nbf !== 'number' || claims.nbf > now + 5)) {
       return 401;
     }
+    // An `iat` that is present must be a number (RFC 7519 NumericDate), even when no age limit is set.
+    if (claims.iat !== undefined && typeof claims.iat !== 'number') return 401;
     if (!isUuid(claims.sub)) return 401;
     if (endpoint.needs === 'user') return endpoint.ok;
     if (!isUuid(claims.workspaceId)) return 403;

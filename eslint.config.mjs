@@ -8,7 +8,7 @@ export default tseslint.config(
   // examples/ are separate apps with their own node_modules, type-checked by their run scripts.
   {
     ignores: [
-      'dist/',
+      '**/dist/',
       'coverage/',
       '.data/',
       'node_modules/',

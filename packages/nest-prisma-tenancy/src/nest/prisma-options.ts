@@ -61,15 +61,10 @@ export function requireUrl(settings: ResolvedPrismaOptions): string {
   );
 }
 
-/**
- * Applies the documented defaults (environment variables included) to PrismaModule options: the
- * one place where they live, for every provider of the module.
- *
- * @throws InvalidPrismaModuleOptionsError when a name of `sql` is not usable (see resolveSqlNames).
- */
 /** Shortest validity of a signed setting: the signer reuses a value for 20 s (TenantSettingSigner). */
 const MIN_SETTING_MAX_AGE_SECONDS = 60;
 
+/** `settingMaxAgeSeconds`, default 300; a whole number from 60 to 86400. */
 function settingMaxAge(value: number | undefined): number {
   if (value === undefined) return 300;
   if (!Number.isInteger(value) || value < MIN_SETTING_MAX_AGE_SECONDS || value > 86_400) {
@@ -83,6 +78,13 @@ function settingMaxAge(value: number | undefined): number {
   return value;
 }
 
+/**
+ * Applies the documented defaults (environment variables included) to PrismaModule options: the
+ * one place where they live, for every provider of the module.
+ *
+ * @throws InvalidPrismaModuleOptionsError when a name of `sql` is not usable (see resolveSqlNames),
+ *   or `settingMaxAgeSeconds` is outside 60-86400.
+ */
 export function resolvePrismaOptions(
   options: PrismaModuleOptions,
   env = process.env,

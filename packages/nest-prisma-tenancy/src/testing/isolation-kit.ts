@@ -156,6 +156,9 @@ export class TenantIsolationKit {
     readonly sql: TenancySqlNames,
   ) {}
 
+  /** How the runtime role's tenant setting is sent on this database (asked on first use). */
+  private settingMode: ResolvedSettingMode | undefined;
+
   /**
    * Takes the app's options (from `app` when given, else from `module`, with the kit's own options
    * over them), reads the schema from the app's client class, connects, checks that PostgreSQL
@@ -346,9 +349,6 @@ export class TenantIsolationKit {
     });
     if (verified !== this.tenantA) throw new SettingNotAcceptedError(this.sql);
   }
-
-  /** How the runtime role's tenant setting is sent on this database (asked on first use). */
-  private settingMode: ResolvedSettingMode | undefined;
 
   /** True on a Citus coordinator (known once the kit is open). */
   get onCitus(): boolean {

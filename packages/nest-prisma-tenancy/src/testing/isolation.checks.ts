@@ -79,18 +79,20 @@ export function isRowLevelSecurityViolation(error: unknown): boolean {
   );
 }
 
+/** True when `error` or its `cause` is an Error with SQLSTATE `code` whose message matches. */
+function raisedWith(error: unknown, code: string, message: RegExp): boolean {
+  return [error, (error as { cause?: unknown } | null)?.cause].some(
+    (e) => e instanceof Error && (e as { code?: unknown }).code === code && message.test(e.message),
+  );
+}
+
 /**
  * PostgreSQL's `23514` from the `keys_are_immutable` trigger (`protect_keys()` in the migrations):
  * the tenant column never changes, whoever writes. It fires before Row-Level Security's WITH CHECK,
  * so on a table that has it, a move is refused by the trigger.
  */
 export function isKeyChangeRefusal(error: unknown): boolean {
-  return [error, (error as { cause?: unknown } | null)?.cause].some(
-    (e) =>
-      (e as { code?: unknown } | null)?.code === '23514' &&
-      e instanceof Error &&
-      /key column .* cannot be changed/.test(e.message),
-  );
+  return raisedWith(error, '23514', /key column .* cannot be changed/);
 }
 
 /**
@@ -103,20 +105,16 @@ export function isInvisibleUserRefusal(error: unknown): boolean {
   // The trigger's message names a column, where PostgreSQL's own names a constraint:
   // `violates foreign key constraint on "user_id"`. Through Prisma (P2003) the database's code and
   // message are in meta.driverAdapterError.cause.
+  const message = /violates foreign key constraint on "[^"]+"/;
   const adapterCause = (error as { meta?: { driverAdapterError?: { cause?: unknown } } } | null)
     ?.meta?.driverAdapterError?.cause as
     | { originalCode?: unknown; originalMessage?: unknown }
     | undefined;
-  const candidates: { code?: unknown; message?: unknown }[] = [
-    error as { code?: unknown; message?: unknown },
-    (error as { cause?: unknown } | null)?.cause as { code?: unknown; message?: unknown },
-    { code: adapterCause?.originalCode, message: adapterCause?.originalMessage },
-  ];
-  return candidates.some(
-    (e) =>
-      e?.code === '23503' &&
-      typeof e.message === 'string' &&
-      /violates foreign key constraint on "[^"]+"/.test(e.message),
+  return (
+    raisedWith(error, '23503', message) ||
+    (adapterCause?.originalCode === '23503' &&
+      typeof adapterCause.originalMessage === 'string' &&
+      message.test(adapterCause.originalMessage))
   );
 }
 
@@ -125,12 +123,7 @@ export function isInvisibleUserRefusal(error: unknown): boolean {
  * the row cannot move to another tenant's shard, whoever writes.
  */
 export function isPartitionValueRefusal(error: unknown): boolean {
-  return [error, (error as { cause?: unknown } | null)?.cause].some(
-    (e) =>
-      (e as { code?: unknown } | null)?.code === '0A000' &&
-      e instanceof Error &&
-      /modifying the partition value of rows is not allowed/.test(e.message),
-  );
+  return raisedWith(error, '0A000', /modifying the partition value of rows is not allowed/);
 }
 
 const keyOf = (fixture: ModelFixture, row: Row): string =>

@@ -413,8 +413,12 @@ export class TenantScoper {
    * `{ id }` on a model keyed by `(tenant, id)` becomes `{ workspaceId_id: { workspaceId, id } }`:
    * the user keeps writing the lookup by id, and the key names the tenant (one shard on Citus).
    */
-  private withTenantKey(info: ModelInfo, where: Args, ctx: QueryContext): Args {
-    const key = this.tenantKey(info);
+  private withTenantKey(
+    info: ModelInfo,
+    key: { name: string; field: string } | undefined,
+    where: Args,
+    ctx: QueryContext,
+  ): Args {
     if (!key || where[key.name] !== undefined) return where;
     const value = where[key.field];
     if (value === undefined || isObject(value) || Array.isArray(value)) return where;
@@ -429,12 +433,12 @@ export class TenantScoper {
   /** A unique filter (WhereUniqueInput): the restriction goes in as an extra AND condition. */
   private unique(info: ModelInfo, where: unknown, ctx: QueryContext, access: Access): unknown {
     if (!isObject(where)) return where;
-    const scoped = this.withTenantKey(info, this.where(info, where, ctx), ctx);
+    const key = this.tenantKey(info);
+    const scoped = this.withTenantKey(info, key, this.where(info, where, ctx), ctx);
     const own = this.restriction(info, ctx, access);
     if (!own) return scoped;
     // A key that already names the current tenant is the restriction; without the extra AND the
     // lookup stays a plain unique one, which Prisma batches with its neighbours into one statement.
-    const key = this.tenantKey(info);
     const keyed = key ? scoped[key.name] : undefined;
     if (isObject(keyed) && keyed[info.tenantField as string] === ctx.tenant()) return scoped;
     return { ...scoped, AND: [...asArray(scoped.AND), own] };
@@ -446,7 +450,7 @@ export class TenantScoper {
     switch (info.kind) {
       case 'tenant':
       case 'root': {
-        const keyed = this.withTenantKey(info, cursor, ctx);
+        const keyed = this.withTenantKey(info, this.tenantKey(info), cursor, ctx);
         return keyed === cursor ? { ...cursor, [info.tenantField as string]: ctx.tenant() } : keyed;
       }
       case 'userOwned':

@@ -79,7 +79,6 @@ const LOCAL_PINS_SQL =
   `pg_catalog.set_config('search_path', $1, true), ` +
   `pg_catalog.set_config('statement_timeout', $2, true)`;
 
-
 const STATE = Symbol('tenant-connection-state');
 
 /** Layer 2's state of a checked-out connection. */
